@@ -1,0 +1,57 @@
+"""The Redis connection every process uses: REDIS_URL, or the embedded server."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from pathlib import Path
+
+import redis
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from common.embedded_redis import EmbeddedRedis
+from common.errors import StartupError
+
+logger = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def connect(redis_url: str | None, data_dir: Path, *, wait_s: float = 30.0) -> redis.Redis:
+    """Connect (with bounded back-off) to ``redis_url``, or join the embedded server under ``data_dir``."""
+    if redis_url is None:
+        embedded = EmbeddedRedis(data_dir)
+        redis_url = embedded.join()
+        atexit.register(embedded.leave)
+    client = redis.Redis.from_url(
+        redis_url,
+        health_check_interval=30,
+        socket_keepalive=True,
+        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    )
+    _ping_with_backoff(client, redis_url, wait_s)
+    return client
+
+
+def _ping_with_backoff(client: redis.Redis, url: str, wait_s: float) -> None:
+    @retry(
+        retry=retry_if_exception_type(redis.exceptions.ConnectionError),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        stop=stop_after_delay(wait_s),
+        reraise=True,
+    )
+    def ping() -> None:
+        client.ping()
+
+    try:
+        ping()
+    except redis.exceptions.AuthenticationError as exc:
+        raise StartupError(f"Redis at {redact(url)} refused our credentials (check REDIS_URL)") from exc
+    except redis.exceptions.RedisError as exc:
+        raise StartupError(f"cannot reach Redis at {redact(url)}: is it running? ({exc})") from exc

@@ -1,0 +1,70 @@
+"""What crosses the queue and the outbox: small dataclasses sent as plain dicts.
+
+Never pickles of our own classes, so bots and workers of different versions can share a queue.
+``from_dict`` ignores unknown keys for the same reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Self
+
+FeatureValue = float | str | None
+
+
+class _Plain:
+    """asdict/from_dict for the dataclasses below."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass
+class ReplyTo(_Plain):
+    """Where the answers to a job go: an outbox stream and a chat in it."""
+
+    outbox: str  # "telegram", "discord", "console-<session>"
+    chat: str
+    message: str | None = None  # the user's message (or interaction) to answer
+    user: str | None = None
+
+
+@dataclass
+class PredictionRequest(_Plain):
+    model: str  # "iris" or "titanic"
+    features: dict[str, FeatureValue]
+    reply: dict[str, Any]  # a ReplyTo as dict
+    picture: bool = True
+
+
+@dataclass
+class PredictionResult(_Plain):
+    model: str
+    version: int
+    label: str
+    probability: float  # of the predicted label
+    probabilities: dict[str, float]
+    features: dict[str, FeatureValue] = field(default_factory=dict)
+
+
+OutboxKind = Literal["prediction", "picture", "progress", "failed", "text", "document"]
+
+
+@dataclass
+class OutboxMessage(_Plain):
+    """One thing to send to one chat. ``final`` marks the last message of a job."""
+
+    kind: OutboxKind
+    reply: dict[str, Any]  # a ReplyTo as dict
+    job_id: str = ""
+    text: str = ""
+    result: dict[str, Any] | None = None
+    artifact: str | None = None  # Redis key of a short-lived file (PNG, .txt, .srt)
+    filename: str | None = None
+    final: bool = True
