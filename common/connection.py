@@ -23,12 +23,19 @@ def redact(url: str) -> str:
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
+def resolve_url(redis_url: str | None, data_dir: Path) -> str:
+    """``redis_url``, or the URL of the embedded server under ``data_dir`` (joined until exit)."""
+    if redis_url is not None:
+        return redis_url
+    embedded = EmbeddedRedis(data_dir)
+    url = embedded.join()
+    atexit.register(embedded.leave)
+    return url
+
+
 def connect(redis_url: str | None, data_dir: Path, *, wait_s: float = 30.0) -> redis.Redis:
     """Connect (with bounded back-off) to ``redis_url``, or join the embedded server under ``data_dir``."""
-    if redis_url is None:
-        embedded = EmbeddedRedis(data_dir)
-        redis_url = embedded.join()
-        atexit.register(embedded.leave)
+    redis_url = resolve_url(redis_url, data_dir)
     client = redis.Redis.from_url(
         redis_url,
         health_check_interval=30,

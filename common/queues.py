@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from rq import Callback, Queue, Retry
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 PREDICT = "predict"
@@ -50,6 +51,7 @@ class JobQueue:
         job = self.queue(queue).enqueue(
             function,
             payload,
+            job_id=uuid.uuid4().hex[:12],  # short enough for users to type in /status and /cancel
             job_timeout=timeout,
             result_ttl=result_ttl,
             failure_ttl=7 * 24 * 3600,
@@ -68,6 +70,3 @@ class JobQueue:
     def waiting(self, queue: str) -> int:
         return self.queue(queue).count
 
-    @staticmethod
-    def is_finished(job: Job) -> bool:
-        return job.get_status(refresh=False) in {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED}

@@ -96,19 +96,18 @@ class LocalModelRegistry:
             self._write_pointer(name, version)
 
     def current(self, name: str) -> ModelVersion | None:
-        pointer = self.root / name / POINTER
-        try:
-            version = json.loads(pointer.read_text())["version"]
-        except FileNotFoundError:
-            return None
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise DataError(f"the registry pointer {pointer} is corrupt") from exc
-        return self.get(name, version)
+        version = self.current_version_number(name)
+        return None if version is None else self.get(name, version)
 
     def current_version_number(self, name: str) -> int | None:
-        """Cheap check used per job: the version the pointer names."""
-        current = self.current(name)
-        return current.version if current else None
+        """The version the pointer names: one small file read, cheap enough to do per job."""
+        pointer = self.root / name / POINTER
+        try:
+            return int(json.loads(pointer.read_text())["version"])
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"the registry pointer {pointer} is corrupt") from exc
 
     def get(self, name: str, version: int) -> ModelVersion:
         path = self.path(name, version) / METADATA

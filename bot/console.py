@@ -1,0 +1,117 @@
+"""The console front end: one command per line on stdin, answers on stdout.
+
+Piped input ends once every queued job has sent its last message, so
+``printf '/iris 5.1 3.5 1.4 0.2\\n' | python -m bot console`` works in a script.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TextIO
+
+import redis
+
+from bot.commands import Commands
+from bot.replies import message_text
+from common import artifacts
+from common.jobs import OutboxMessage, ReplyTo
+from common.outbox import OutboxReader, stream_name
+
+logger = logging.getLogger(__name__)
+
+
+class ConsoleBot:
+    def __init__(
+        self,
+        commands: Commands,
+        connection: redis.Redis,
+        picture_dir: Path,
+        *,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        wait_s: float = 120.0,
+    ) -> None:
+        self.commands = commands
+        self.connection = connection
+        self.picture_dir = picture_dir
+        self.stdin = stdin
+        self.stdout = stdout
+        self.wait_s = wait_s
+        # Each console is its own outbox, so two consoles never read each other's answers.
+        self.outbox = f"console-{uuid.uuid4().hex[:8]}"
+        self._pending: set[str] = set()
+        self._finished: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def run(self) -> int:
+        reader = OutboxReader(self.connection, self.outbox, consumer="console")
+        delivery = threading.Thread(target=self._deliver, args=(reader,), name="console-outbox", daemon=True)
+        delivery.start()
+        interactive = self.stdin.isatty()
+        try:
+            self._read_commands(interactive)
+            return self._wait_for_pending()
+        finally:
+            self._stop.set()
+            delivery.join(timeout=2)
+            self.connection.delete(stream_name(self.outbox))
+
+    def _read_commands(self, interactive: bool) -> None:
+        if interactive:
+            self._print("Type a command (/help lists them); Ctrl-D quits.")
+        reply = ReplyTo(outbox=self.outbox, chat="console", user="console")
+        for line in self.stdin:
+            if not line.strip():
+                continue
+            answer = self.commands.handle(line, reply)
+            if answer.job_id:
+                with self._lock:
+                    if answer.job_id not in self._finished:
+                        self._pending.add(answer.job_id)
+            self._print(answer.text)
+
+    def _wait_for_pending(self) -> int:
+        deadline = time.monotonic() + self.wait_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return 0
+            time.sleep(0.01)
+        self._print(
+            f"Gave up after {self.wait_s:.0f} s waiting for {len(self._pending)} job(s): "
+            "is a worker running (`python -m workers`)?"
+        )
+        return 1
+
+    def _deliver(self, reader: OutboxReader) -> None:
+        while not self._stop.is_set():
+            for entry_id, message in reader.read(block_ms=200):
+                self._show(message)
+                reader.ack(entry_id)
+                if message.final:
+                    with self._lock:
+                        self._pending.discard(message.job_id)
+                        self._finished.add(message.job_id)
+
+    def _show(self, message: OutboxMessage) -> None:
+        text = message_text(message)
+        if message.kind == "picture" and message.artifact:
+            data = artifacts.load(self.connection, message.artifact)
+            if data is None:
+                self._print(f"[{message.job_id}] the picture expired before it could be shown")
+                return
+            self.picture_dir.mkdir(parents=True, exist_ok=True)
+            path = self.picture_dir / (message.filename or f"{message.job_id}.png")
+            path.write_bytes(data)
+            self._print(f"[{message.job_id}] picture written to {path}")
+            return
+        self._print(f"[{message.job_id}] {text}" if message.job_id else text)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)

@@ -1,0 +1,68 @@
+"""What users read: help, acknowledgements and results, as plain text for any platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.jobs import OutboxMessage
+from common.schemas import IRIS, TITANIC
+
+HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
+
+{IRIS.example}
+    Which iris species? Sepal length, sepal width, petal length, petal width in cm.
+{TITANIC.example}
+    Would this passenger have survived the Titanic? Needed: pclass (1-3), sex, age.
+    Optional: sibsp, parch (relatives aboard, default 0), fare (£), embarked (S, C or Q), title.
+/transcribe <youtube-link>
+    Swedish speech in a video, as Swedish text (with .txt and .srt files).
+/translate <youtube-link>
+    Swedish speech in a video, as English text.
+/status <job-id>   /cancel <job-id>
+    Where your job is; stop it.
+/subscribe <iris|titanic|all>   /unsubscribe   /monitor <iris|titanic>
+    A daily picture of how the models do; the current one now.
+/help
+    This text."""
+
+
+def ordinal(position: int) -> str:
+    suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    return f"{position}{suffix}"
+
+
+def acknowledgement(job_id: str, position: int) -> str:
+    if position <= 0:
+        return f"Working on it (job {job_id})."
+    return f"Queued as job {job_id}: {ordinal(position)} in line."
+
+
+def prediction_text(result: dict[str, Any]) -> str:
+    if result["model"] == "iris":
+        others = ", ".join(
+            f"{label} {p:.0%}" for label, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
+            if label != result["label"]
+        )
+        return f"Iris: {result['label']} ({result['probability']:.0%} sure; {others}). Model v{result['version']}."
+    verdict = "would have survived" if result["label"] == "survived" else "would not have survived"
+    return (
+        f"Titanic: {_passenger(result['features'])} {verdict} "
+        f"({result['probability']:.0%} sure). Model v{result['version']}."
+    )
+
+
+def message_text(message: OutboxMessage) -> str:
+    """The text (or caption) for an outbox message."""
+    if message.kind in {"prediction", "picture"} and message.result:
+        return prediction_text(message.result)
+    return message.text
+
+
+def _passenger(features: dict[str, Any]) -> str:
+    pclass = {1: "1st", 2: "2nd", 3: "3rd"}.get(int(features.get("pclass") or 3), "3rd")
+    person = "woman" if features.get("sex") == "female" else "man"
+    age = features.get("age")
+    if age is not None and float(age) < 15:
+        person = "girl" if person == "woman" else "boy"
+    years = f" of {float(age):g}" if age is not None else ""
+    return f"a {pclass}-class {person}{years}"

@@ -1,0 +1,39 @@
+"""RQ's failure callback for every job: after the last try, tell the user, with the job id."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+import redis
+from rq.job import Job
+
+from common import outbox
+from common.errors import UserError
+from common.jobs import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def report_failure(
+    job: Job,
+    connection: redis.Redis,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: TracebackType | None,
+) -> None:
+    if job.should_retry:
+        return  # RQ runs it again; the user hears about the last try only
+    payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
+    reply = payload.get("reply")
+    if not reply:
+        logger.error("job %s failed and has no reply address", job.id)
+        return
+    if isinstance(exc_value, UserError):
+        text = str(exc_value)
+    else:
+        text = f"Sorry, job {job.id} failed ({exc_type.__name__ if exc_type else 'error'}). It is kept for the operators."
+    outbox.post(
+        connection,
+        OutboxMessage(kind="failed", reply=reply, job_id=payload.get("job_id") or job.id, text=text),
+    )
