@@ -49,7 +49,11 @@ def free_port() -> int:
 
 
 def start_server(directory: Path, port: int, *, detached: bool) -> subprocess.Popen[bytes]:
-    """Start redis-server on 127.0.0.1:port with its data (AOF) in ``directory``."""
+    """Start redis-server on 127.0.0.1:port with its data (AOF) in ``directory``.
+
+    Detached, the server daemonizes itself (it outlives the process that started it, and leaves no
+    child behind); otherwise it is this process's child and stops with the returned Popen.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     args = [
         find_redis_server(),
@@ -58,13 +62,14 @@ def start_server(directory: Path, port: int, *, detached: bool) -> subprocess.Po
         "--dir", str(directory.resolve()),
         "--appendonly", "yes",
         "--save", "",
-        "--daemonize", "no",
+        "--daemonize", "yes" if detached else "no",
+        "--pidfile", str((directory / "server.pid").resolve()),
         "--logfile", "redis.log",
     ]
-    process = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=detached
-    )
-    wait_until_ready(f"redis://127.0.0.1:{port}/0", process)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if detached and process.wait(timeout=START_TIMEOUT_S) != 0:
+        raise StartupError(f"redis-server could not start (see {directory / 'redis.log'})")
+    wait_until_ready(f"redis://127.0.0.1:{port}/0", None if detached else process)
     return process
 
 
@@ -92,7 +97,6 @@ class EmbeddedRedis:
         self.directory = data_dir / "redis"
         self._clients = self.directory / "clients"
         self._url_file = self.directory / "url"
-        self._pid_file = self.directory / "server.pid"
         self.url = ""
 
     def join(self) -> str:
@@ -114,7 +118,6 @@ class EmbeddedRedis:
             with contextlib.suppress(redis.exceptions.ConnectionError):
                 redis.Redis.from_url(self.url).shutdown(nosave=True)
             self._url_file.unlink(missing_ok=True)
-            self._pid_file.unlink(missing_ok=True)
 
     def _running_url(self) -> str | None:
         if not self._url_file.exists():
@@ -130,10 +133,9 @@ class EmbeddedRedis:
         for stale in self._clients.iterdir():
             stale.unlink(missing_ok=True)
         port = free_port()
-        process = start_server(self.directory, port, detached=True)
+        start_server(self.directory, port, detached=True)
         url = f"redis://127.0.0.1:{port}/0"
         self._url_file.write_text(url)
-        self._pid_file.write_text(str(process.pid))
         logger.info("started embedded redis-server at %s (data in %s)", url, self.directory)
         return url
 

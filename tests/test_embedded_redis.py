@@ -1,0 +1,67 @@
+"""The embedded redis-server: shared by the processes of one machine, stopped by the last one out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import redis
+
+from common.embedded_redis import EmbeddedRedis
+from tests.conftest import REPO
+
+HOLD = (
+    "import sys, time\nfrom pathlib import Path\nfrom common.connection import connect\n"
+    "client = connect(None, Path(sys.argv[1]))\nclient.rpush('visitors', sys.argv[2])\n"
+    "print(client.connection_pool.connection_kwargs['port'], flush=True)\n"
+    "sys.stdin.readline()\n"
+)
+
+
+def test_two_processes_share_one_server_and_the_last_stops_it(tmp_path):
+    first = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "a"], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    second = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "b"], cwd=REPO,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port_a, port_b = first.stdout.readline().strip(), second.stdout.readline().strip()
+    assert port_a == port_b, "one server for both"
+    client = redis.Redis(port=int(port_a))
+    assert sorted(client.lrange("visitors", 0, -1)) == [b"a", b"b"]
+    first.communicate("\n", timeout=20)
+    assert client.ping(), "still up while the second process runs"
+    second.communicate("\n", timeout=20)
+    time.sleep(0.2)
+    try:
+        client.ping()
+        raise AssertionError("the server should have stopped with its last client")
+    except redis.exceptions.ConnectionError:
+        pass
+    assert not (tmp_path / "redis" / "url").exists()
+
+
+def test_data_survives_a_restart_of_the_embedded_server(tmp_path):
+    server = EmbeddedRedis(tmp_path)
+    client = redis.Redis.from_url(server.join())
+    client.rpush("rq:queue:predict", "job-1")
+    server.leave()
+    again = EmbeddedRedis(tmp_path)
+    client = redis.Redis.from_url(again.join())
+    try:
+        assert client.lrange("rq:queue:predict", 0, -1) == [b"job-1"], "AOF keeps queued jobs"
+    finally:
+        again.leave()
+
+
+def test_a_stale_url_file_from_a_crash_is_replaced(tmp_path):
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "url").write_text("redis://127.0.0.1:1/0")
+    (tmp_path / "redis" / "clients").mkdir()
+    (tmp_path / "redis" / "clients" / "999999").touch()
+    server = EmbeddedRedis(tmp_path)
+    url = server.join()
+    try:
+        assert url != "redis://127.0.0.1:1/0"
+        assert redis.Redis.from_url(url).ping()
+    finally:
+        server.leave()

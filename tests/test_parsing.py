@@ -1,0 +1,121 @@
+"""The command parser: every bad input gets a clear message with an example; good input parses."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.parsing import Help, JobControl, Predict, parse
+from common.errors import BadCommand
+
+
+def test_iris_by_position():
+    command = parse("/iris 5.1 3.5 1.4 0.2")
+    assert command == Predict(
+        "iris", {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+    )
+
+
+def test_iris_by_name_and_with_commas_and_bot_suffix():
+    named = parse("/iris petal_width=0.2 sepal_length=5.1 sepal_width=3.5 petal_length=1.4")
+    assert named == parse("/iris@MlChatBot 5.1, 3.5, 1.4, 0.2")
+
+
+def test_titanic_full_example_parses():
+    command = parse("/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C")
+    assert command == Predict(
+        "titanic",
+        {"pclass": 1, "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0, "fare": 80.0, "embarked": "C",
+         "title": None},
+    )
+
+
+def test_titanic_defaults_and_aliases():
+    command = parse("/titanic class=3 gender=M age=40 port=queenstown")
+    assert isinstance(command, Predict)
+    assert command.features == {
+        "pclass": 3, "sex": "male", "age": 40.0, "sibsp": 0, "parch": 0, "fare": None, "embarked": "Q", "title": None
+    }
+
+
+def test_fullwidth_digits_are_normalised():
+    assert parse("/iris ５.１ 3.5 1.4 0.2") == parse("/iris 5.1 3.5 1.4 0.2")
+
+
+@pytest.mark.parametrize("text", ["/help", "/start", "/HELP", "  /help  "])
+def test_help(text):
+    assert parse(text) == Help()
+
+
+def test_status_takes_a_job_id():
+    assert parse("/status 1a2b3c4d5e6f") == JobControl("status", "1a2b3c4d5e6f")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("hello there", "Commands start with a slash"),
+        ("/unknown 1 2", "I don't know the command /unknown"),
+        ("/iris", "you gave 0"),
+        ("/iris 1 2 3", "you gave 3"),
+        ("/iris 1 2 3 4 5", "you gave 5"),
+        ("/iris a b c d", "must be a number, not 'a'"),
+        ("/iris nan 3.5 1.4 0.2", "must be a finite number, not 'nan'"),
+        ("/iris 5.1 inf 1.4 0.2", "must be a finite number"),
+        ("/iris 5.1 -Infinity 1.4 0.2", "must be a finite number"),
+        ("/iris 5.1 1e999 1.4 0.2", "too large"),
+        ("/iris 5.1 3.5 1.4 0x10", "must be a number"),
+        ("/iris 5.1 3.5 1.4 1_0", "must be a number"),
+        ("/iris 50 3.5 1.4 0.2", "must be between 1 and 12 cm"),
+        ("/iris 5.1 3.5 1.4 -0.2", "must be between 0.05 and 5 cm"),
+        ("/iris 5.1 3.5 petal_length=1.4 0.2", "not mixed"),
+        ("/iris sepal_length=5.1", "missing sepal_width, petal_length, petal_width"),
+        ("/titanic", "needs the passenger's details"),
+        ("/titanic pclass=1 sex=female", "missing age"),
+        ("/titanic sex=female age=3", "missing pclass"),
+        ("/titanic pclass=1 sex=female age=29 age=30", "'age' is given twice"),
+        ("/titanic pclass=1 sex=female age=29 colour=blue", "has no 'colour'"),
+        ("/titanic pclass=1 sex=female age=-4", "must be between 0.1 and 100 years"),
+        ("/titanic pclass=1 sex=female age=250", "must be between 0.1 and 100 years"),
+        ("/titanic pclass=1 sex=female age=29 fare=100000", "must be between 0 and 600 £"),
+        ("/titanic pclass=4 sex=female age=29", "must be between 1 and 3"),
+        ("/titanic pclass=1.5 sex=female age=29", "must be a whole number"),
+        ("/titanic pclass=1 sex=robot age=29", "sex must be one of female, male"),
+        ("/titanic pclass=1 sex=female age=twenty", "must be a number, not 'twenty'"),
+        ("/titanic pclass=1 sex=female age=NaN", "must be a finite number"),
+        ("/titanic pclass=1 sex=female age=29 embarked=X", "embarked must be one of S, C, Q"),
+        ("/titanic pclass=1 female 29", "is not of the form name=value"),
+        ("/titanic pclass= sex=female age=29", "is not of the form name=value"),
+        ("/titanic pclass=1 sex=female age=29 sibsp=11", "must be between 0 and 10"),
+        ("/status", "takes one job id"),
+        ("/cancel ../../etc", "takes one job id"),
+        ("/iris " + "9" * 2000, "characters long"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(text, expected):
+    with pytest.raises(BadCommand) as raised:
+        parse(text)
+    message = str(raised.value)
+    assert expected in message
+    assert len(message) < 400, "replies stay short whatever the input"
+
+
+@pytest.mark.parametrize("text", ["/iris 5.1 3.5 1.4", "/titanic pclass=9 sex=female age=29", "/titanic age=1"])
+def test_errors_about_a_model_show_a_correct_example(text):
+    with pytest.raises(BadCommand) as raised:
+        parse(text)
+    model = text.split()[0]
+    assert f"Example: {model} " in str(raised.value)
+
+
+def test_echoed_input_is_shortened():
+    with pytest.raises(BadCommand) as raised:
+        parse("/titanic pclass=1 sex=" + "x" * 300 + " age=29")
+    assert "x" * 41 not in str(raised.value)
+
+
+def test_control_characters_do_not_reach_the_reply():
+    with pytest.raises(BadCommand) as raised:
+        parse("/iris 5.1 3.5 1.4 \x1b[31mred")
+    assert "\x1b" not in str(raised.value)

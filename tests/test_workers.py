@@ -1,0 +1,110 @@
+"""Workers: a new model version is used without restart; failures reach the user; crashes are survived."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from common import outbox
+from common.feature_store import LocalFeatureStore
+from common.jobs import PredictionRequest, ReplyTo
+from common.outbox import OutboxReader
+from common.queues import PREDICT, JobQueue
+from common.registry import LocalModelRegistry
+from tests.conftest import REPO
+from tests.helpers import wait_for
+from training.iris import pipeline as iris
+
+
+def read_all(connection: redis.Redis, name: str, expected: int, timeout: float = 30.0):
+    reader = OutboxReader(connection, name, consumer="test")
+    messages = []
+
+    def more():
+        for entry_id, message in reader.read(block_ms=100):
+            reader.ack(entry_id)
+            messages.append(message)
+        return len(messages) >= expected
+
+    wait_for(more, timeout=timeout)
+    return messages
+
+
+def ask_iris(connection: redis.Redis, outbox_name: str, picture: bool = False) -> str:
+    request = PredictionRequest(
+        "iris", {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8},
+        ReplyTo(outbox_name, "chat-1").to_dict(), picture=picture,
+    )
+    return JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
+
+
+def test_running_worker_uses_a_newly_registered_version_without_restart(connection, model_dir, tmp_path, process_env):
+    registry_copy = tmp_path / "models"
+    shutil.copytree(model_dir, registry_copy)
+    process_env["MODEL_DIR"] = str(registry_copy)
+    worker = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "predict"], env=process_env, cwd=REPO)
+    try:
+        ask_iris(connection, "t1")
+        [first] = read_all(connection, "t1", 1)
+        assert first.result["version"] == 1
+        registry = LocalModelRegistry(registry_copy)
+        options = iris.IrisOptions(neighbors=7)
+        flowers = iris.feature_pipeline(LocalFeatureStore(tmp_path / "features"))
+        iris.register(registry, *iris.train(flowers, options), options)
+        ask_iris(connection, "t2")
+        [second] = read_all(connection, "t2", 1)
+        assert second.result["version"] == 2
+        assert worker.poll() is None, "same worker process, no restart"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+
+
+def test_prediction_posts_text_first_then_the_picture(connection, burst_worker):
+    job_id = ask_iris(connection, "chat", picture=True)
+    burst_worker()
+    prediction, picture = read_all(connection, "chat", 2)
+    assert (prediction.kind, prediction.final) == ("prediction", False)
+    assert (picture.kind, picture.final, picture.job_id) == ("picture", True, job_id)
+    assert connection.get(picture.artifact)[:4] == b"\x89PNG"
+    assert 0 < connection.ttl(picture.artifact) <= 24 * 3600
+
+
+def test_a_job_that_fails_every_try_tells_the_user_with_its_id(connection, burst_worker):
+    """An unknown model raises in the worker: retried once, then one 'failed' message, kept in the failed registry."""
+    request = PredictionRequest("unicorn", {}, ReplyTo("chat", "c").to_dict())
+    job_id = JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
+    burst_worker()
+    [failed] = read_all(connection, "chat", 1)
+    assert failed.kind == "failed" and failed.final
+    assert job_id in failed.text
+    queue = Queue(PREDICT, connection=connection, serializer=JSONSerializer)
+    assert job_id in queue.failed_job_registry.get_job_ids()
+    assert connection.xlen(outbox.stream_name("chat")) == 1, "one message although it ran twice"
+
+
+def test_supervisor_replaces_a_killed_worker_process(process_env, connection):
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "workers", "--queues", "predict"], env=process_env, cwd=REPO,
+    )
+    try:
+        def worker_pids():
+            return [int(pid) for pid in subprocess.run(
+                ["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout.split()]
+
+        [first] = wait_for(worker_pids)
+        os.kill(first, signal.SIGKILL)
+        second = wait_for(lambda: [pid for pid in worker_pids() if pid != first])
+        assert second
+        ask_iris(connection, "after-crash")
+        assert read_all(connection, "after-crash", 1)[0].result["label"] == "virginica"
+    finally:
+        supervisor.terminate()
+        supervisor.wait(timeout=15)
