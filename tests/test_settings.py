@@ -84,3 +84,13 @@ def test_unreachable_redis_is_one_readable_line(tmp_path):
     assert done.returncode == 2
     assert "cannot reach Redis at redis://127.0.0.1:1/0: is it running?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_hopsworks_key_without_the_extra_is_a_clear_start_up_error(tmp_path):
+    """The optional backend is chosen by HOPSWORKS_API_KEY; without the package, the message says what to install."""
+    done = subprocess.run([sys.executable, "-m", "training.iris"], cwd=REPO, capture_output=True, text=True,
+                          env={"HOPSWORKS_API_KEY": "not-a-real-key-123", "DATA_DIR": str(tmp_path),
+                               "MODEL_DIR": str(tmp_path / "m"), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.returncode == 2
+    assert "pip install '.[hopsworks]'" in done.stderr
+    assert "not-a-real-key-123" not in done.stderr + done.stdout

@@ -21,10 +21,10 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from common.backends import model_registry
 from common.connection import connect, resolve_url
 from common.entrypoint import configure_logging, run
 from common.queues import ALL_QUEUES, PREDICT, RENDER
-from common.registry import LocalModelRegistry
 from common.settings import Settings, load_settings
 from workers import context
 from workers.models import ModelCache
@@ -65,7 +65,7 @@ def main() -> int:
 
 def work(settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
-    models = ModelCache(LocalModelRegistry(settings.storage.MODEL_DIR))
+    models = ModelCache(model_registry(settings))
     if {PREDICT, RENDER} & set(queues):
         for name in ("iris", "titanic"):
             try:

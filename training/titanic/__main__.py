@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from common.backends import feature_store, model_registry
 from common.entrypoint import configure_logging, run
-from common.feature_store import LocalFeatureStore
-from common.registry import LocalModelRegistry
 from common.settings import TITANIC_SHA256, load_settings
 from training.cli import add_options, base_parser, options_from
 from training.titanic import pipeline
@@ -17,8 +16,8 @@ def main() -> int:
     args = parser.parse_args()
     configure_logging()
     settings = load_settings()
-    store = LocalFeatureStore(settings.storage.DATA_DIR / "features")
-    registry = LocalModelRegistry(settings.storage.MODEL_DIR)
+    store = feature_store(settings)
+    registry = model_registry(settings)
     if args.if_missing and registry.current("titanic"):
         print(f"titanic: version {registry.current('titanic').version} already registered")  # type: ignore[union-attr]
         return 0
