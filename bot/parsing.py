@@ -17,7 +17,7 @@ from common.jobs import FeatureValue
 from common.schemas import IRIS, TITANIC, ChoiceFeature, ModelSchema, NumericFeature
 
 MAX_MESSAGE_CHARS = 1000
-NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 COMMAND = re.compile(r"/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?")
 KEY_ALIASES = {
