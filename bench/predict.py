@@ -153,13 +153,15 @@ def main() -> None:
             cache = ModelCache(LocalModelRegistry(model_dir))
             end_to_end(connection, "iris", 20)  # warm-up: the worker loads its models first
             print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, redis-server on loopback TCP")
-            print(f"{'model':8} {'e2e p50':>9} {'e2e p95':>9} {'in-proc p50':>12} {'in-proc p95':>12} {'ratio p50':>10}")
+            print(
+                f"{'model':8} {'e2e p50':>9} {'e2e p95':>9} {'in-proc p50':>12} {'in-proc p95':>12} {'ratio p50':>10}"
+            )
             for model in COMMANDS:
                 queued = end_to_end(connection, model, args.requests)
                 direct = in_process(cache, model, args.requests)
                 print(
-                    f"{model:8} {percentile(queued, .5) * 1e3:7.2f}ms {percentile(queued, .95) * 1e3:7.2f}ms "
-                    f"{percentile(direct, .5) * 1e3:10.3f}ms {percentile(direct, .95) * 1e3:10.3f}ms "
+                    f"{model:8} {percentile(queued, 0.5) * 1e3:7.2f}ms {percentile(queued, 0.95) * 1e3:7.2f}ms "
+                    f"{percentile(direct, 0.5) * 1e3:10.3f}ms {percentile(direct, 0.95) * 1e3:10.3f}ms "
                     f"{statistics.median(queued) / statistics.median(direct):9.1f}x"
                 )
             for worker in workers:
@@ -170,8 +172,10 @@ def main() -> None:
             print(f"throughput: {rate:.0f} jobs/s for one worker process ({args.jobs} iris jobs, text answers only)")
             for model in COMMANDS:
                 times = render_times(cache, model, 20)
-                print(f"picture {model}: p50 {percentile(times, .5) * 1e3:.0f} ms, "
-                      f"p95 {percentile(times, .95) * 1e3:.0f} ms (render queue, off the text path)")
+                print(
+                    f"picture {model}: p50 {percentile(times, 0.5) * 1e3:.0f} ms, "
+                    f"p95 {percentile(times, 0.95) * 1e3:.0f} ms (render queue, off the text path)"
+                )
         finally:
             for worker in workers:
                 worker.terminate()

@@ -21,8 +21,13 @@ NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 COMMAND = re.compile(r"/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?")
 KEY_ALIASES = {
-    "class": "pclass", "ticket_class": "pclass", "gender": "sex", "port": "embarked",
-    "siblings": "sibsp", "parents": "parch", "children": "parch",
+    "class": "pclass",
+    "ticket_class": "pclass",
+    "gender": "sex",
+    "port": "embarked",
+    "siblings": "sibsp",
+    "parents": "parch",
+    "children": "parch",
 }
 SPEECH = {"translate", "transcribe"}
 JOB_CONTROL = {"status", "cancel"}

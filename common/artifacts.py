@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import redis
 
@@ -16,5 +17,5 @@ def store(connection: redis.Redis, data: bytes, ttl_s: int = DEFAULT_TTL_S) -> s
 
 
 def load(connection: redis.Redis, key: str) -> bytes | None:
-    data = connection.get(key)
+    data: Any = connection.get(key)
     return bytes(data) if data is not None else None

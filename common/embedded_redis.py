@@ -57,14 +57,22 @@ def start_server(directory: Path, port: int, *, detached: bool) -> subprocess.Po
     directory.mkdir(parents=True, exist_ok=True)
     args = [
         find_redis_server(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(directory.resolve()),
-        "--appendonly", "yes",
-        "--save", "",
-        "--daemonize", "yes" if detached else "no",
-        "--pidfile", str((directory / "server.pid").resolve()),
-        "--logfile", "redis.log",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory.resolve()),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "yes" if detached else "no",
+        "--pidfile",
+        str((directory / "server.pid").resolve()),
+        "--logfile",
+        "redis.log",
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if detached and process.wait(timeout=START_TIMEOUT_S) != 0:
@@ -161,4 +169,3 @@ class EmbeddedRedis:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-

@@ -10,9 +10,7 @@ from common.errors import ProjectError
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # httpx logs every request URL, and a Telegram URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -1,14 +1,14 @@
 """The project's exceptions.
 
-    ProjectError
-    ├── SettingsError      a setting is missing or malformed; the process stops at start
-    ├── StartupError       a dependency (Redis, a model, a directory) is not usable at start
-    ├── UserError          the user asked for something we refuse; its text is the reply
-    │   ├── BadCommand     unparsable or invalid command
-    │   ├── VideoRejected  link or video not accepted
-    │   └── Busy           rate limit or queue length reached
-    ├── JobFailed          a job could not produce a result
-    └── DataError          a dataset or model file is missing, corrupt or fails its checksum
+ProjectError
+├── SettingsError      a setting is missing or malformed; the process stops at start
+├── StartupError       a dependency (Redis, a model, a directory) is not usable at start
+├── UserError          the user asked for something we refuse; its text is the reply
+│   ├── BadCommand     unparsable or invalid command
+│   ├── VideoRejected  link or video not accepted
+│   └── Busy           rate limit or queue length reached
+├── JobFailed          a job could not produce a result
+└── DataError          a dataset or model file is missing, corrupt or fails its checksum
 """
 
 from __future__ import annotations

@@ -72,8 +72,13 @@ class HopsworksModelRegistry:
             model.save(staging)
         self._current.pop(name, None)
         return ModelVersion(
-            name=name, version=int(model.version), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            metrics=metrics, feature_schema=feature_schema, uri=uri, extra=extra or {},
+            name=name,
+            version=int(model.version),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            metrics=metrics,
+            feature_schema=feature_schema,
+            uri=uri,
+            extra=extra or {},
         )
 
     def current_version_number(self, name: str) -> int | None:
@@ -93,8 +98,12 @@ class HopsworksModelRegistry:
         if model is None:
             raise DataError(f"Hopsworks has no {name} version {version}")
         return ModelVersion(
-            name=name, version=version, created_at=str(getattr(model, "created", "")),
-            metrics=dict(model.training_metrics or {}), files=[], uri=f"hopsworks://{name}/{version}",
+            name=name,
+            version=version,
+            created_at=str(getattr(model, "created", "")),
+            metrics=dict(model.training_metrics or {}),
+            files=[],
+            uri=f"hopsworks://{name}/{version}",
         )
 
     def path(self, name: str, version: int) -> Path:

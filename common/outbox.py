@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+from typing import Any
 
 import redis
 
@@ -29,9 +30,7 @@ def stream_name(outbox: str) -> str:
 def post(connection: redis.Redis, message: OutboxMessage) -> str:
     """Append a message to the outbox named in its reply address."""
     stream = stream_name(message.reply["outbox"])
-    entry_id = connection.xadd(
-        stream, {"data": json.dumps(message.to_dict())}, maxlen=MAX_ENTRIES, approximate=True
-    )
+    entry_id = connection.xadd(stream, {"data": json.dumps(message.to_dict())}, maxlen=MAX_ENTRIES, approximate=True)
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
@@ -74,15 +73,16 @@ class OutboxReader:
         self.connection.xack(self.stream, self.group, entry_id)
 
     def _read_group(self, start: str, count: int, block_ms: int | None) -> list[tuple[str, OutboxMessage]]:
-        response = self.connection.xreadgroup(
+        response: Any = self.connection.xreadgroup(
             self.group, self.consumer, {self.stream: start}, count=count, block=block_ms
         )
         return [_decode(entry_id, fields) for _, entries in response or [] for entry_id, fields in entries if fields]
 
     def _claim_stale(self, count: int) -> list[tuple[str, OutboxMessage]]:
-        _, entries, *_ = self.connection.xautoclaim(
+        response: Any = self.connection.xautoclaim(
             self.stream, self.group, self.consumer, min_idle_time=self.claim_idle_ms, count=count
         )
+        entries = response[1]
         return [_decode(entry_id, fields) for entry_id, fields in entries if fields]
 
 

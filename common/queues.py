@@ -69,4 +69,3 @@ class JobQueue:
 
     def waiting(self, queue: str) -> int:
         return self.queue(queue).count
-

@@ -78,7 +78,9 @@ TITANIC = ModelSchema(
         NumericFeature("sibsp", 0, 10, integer=True, required=False, default=0, help="siblings and spouses aboard"),
         NumericFeature("parch", 0, 10, integer=True, required=False, default=0, help="parents and children aboard"),
         # The dearest ticket sold was £512.33; nothing was dearer.
-        NumericFeature("fare", 0, 600, "£", required=False, help="ticket price in pounds (default: typical for the class)"),
+        NumericFeature(
+            "fare", 0, 600, "£", required=False, help="ticket price in pounds (default: typical for the class)"
+        ),
         ChoiceFeature(
             "embarked",
             ("S", "C", "Q"),

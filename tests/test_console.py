@@ -17,8 +17,13 @@ from tests.helpers import wait_for
 
 def run_console(lines: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console"], input=lines, env=env, cwd=REPO,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "bot", "console"],
+        input=lines,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -33,7 +38,9 @@ def test_piped_iris_and_titanic_are_answered_with_text_and_pictures(worker_proce
     assert out.count("Queued as job") + out.count("Working on it") == 2
     assert "Iris: setosa" in out
     assert "Titanic: a 1st-class woman of 29 would have survived" in out
-    pictures = [Path(line.split("picture written to ", 1)[1]) for line in out.splitlines() if "picture written to" in line]
+    pictures = [
+        Path(line.split("picture written to ", 1)[1]) for line in out.splitlines() if "picture written to" in line
+    ]
     assert len(pictures) == 2
     for picture in pictures:
         assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -55,8 +62,12 @@ def test_console_without_worker_gives_up_with_a_clear_message(connection, tmp_pa
     """A queued job that nobody serves ends piped input with advice, not a hang."""
     out = io.StringIO()
     bot = ConsoleBot(
-        Commands(JobQueue(connection)), connection, tmp_path,
-        stdin=io.StringIO("/iris 5.1 3.5 1.4 0.2\n"), stdout=out, wait_s=0.5,
+        Commands(JobQueue(connection)),
+        connection,
+        tmp_path,
+        stdin=io.StringIO("/iris 5.1 3.5 1.4 0.2\n"),
+        stdout=out,
+        wait_s=0.5,
     )
     assert bot.run() == 1
     assert "1st in line" in out.getvalue()
@@ -67,8 +78,12 @@ def test_console_delivers_through_an_in_process_worker(connection, burst_worker,
     """The ack comes first, then the verdict and the picture written under the picture folder."""
     out = io.StringIO()
     bot = ConsoleBot(
-        Commands(JobQueue(connection)), connection, tmp_path,
-        stdin=io.StringIO("/iris 6.7 3.0 5.2 2.3\n"), stdout=out, wait_s=20,
+        Commands(JobQueue(connection)),
+        connection,
+        tmp_path,
+        stdin=io.StringIO("/iris 6.7 3.0 5.2 2.3\n"),
+        stdout=out,
+        wait_s=20,
     )
     codes: list[int] = []
     console = threading.Thread(target=lambda: codes.append(bot.run()))

@@ -20,10 +20,20 @@ HOLD = (
 
 
 def test_two_processes_share_one_server_and_the_last_stops_it(tmp_path):
-    first = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "a"], cwd=REPO,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    second = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "b"], cwd=REPO,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path), "a"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    second = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path), "b"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port_a, port_b = first.stdout.readline().strip(), second.stdout.readline().strip()
     assert port_a == port_b, "one server for both"
     client = redis.Redis(port=int(port_a))

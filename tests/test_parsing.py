@@ -24,8 +24,16 @@ def test_titanic_full_example_parses():
     command = parse("/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C")
     assert command == Predict(
         "titanic",
-        {"pclass": 1, "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0, "fare": 80.0, "embarked": "C",
-         "title": None},
+        {
+            "pclass": 1,
+            "sex": "female",
+            "age": 29.0,
+            "sibsp": 0,
+            "parch": 0,
+            "fare": 80.0,
+            "embarked": "C",
+            "title": None,
+        },
     )
 
 
@@ -33,7 +41,14 @@ def test_titanic_defaults_and_aliases():
     command = parse("/titanic class=3 gender=M age=40 port=queenstown")
     assert isinstance(command, Predict)
     assert command.features == {
-        "pclass": 3, "sex": "male", "age": 40.0, "sibsp": 0, "parch": 0, "fare": None, "embarked": "Q", "title": None
+        "pclass": 3,
+        "sex": "male",
+        "age": 40.0,
+        "sibsp": 0,
+        "parch": 0,
+        "fare": None,
+        "embarked": "Q",
+        "title": None,
     }
 
 

@@ -69,18 +69,38 @@ def test_a_valid_token_is_kept_secret(monkeypatch):
 @pytest.mark.parametrize("module", ["workers", "bot"])
 def test_processes_stop_at_start_with_one_line(module, tmp_path):
     args = [sys.executable, "-m", module] + (["console"] if module == "bot" else [])
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=60,
-                          env={"REDIS_URL": "redis://nowhere:1", "PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path),
-                               "MAX_VIDEO_SECONDS": "0"})
+    done = subprocess.run(
+        args,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "REDIS_URL": "redis://nowhere:1",
+            "PATH": "/usr/bin:/bin",
+            "DATA_DIR": str(tmp_path),
+            "MAX_VIDEO_SECONDS": "0",
+        },
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"{module}: MAX_VIDEO_SECONDS Input should be greater than 0"]
 
 
 def test_unreachable_redis_is_one_readable_line(tmp_path):
-    done = subprocess.run([sys.executable, "-c", (
-        "from common.connection import connect\nfrom common.entrypoint import run\nfrom pathlib import Path\n"
-        "run(lambda: connect('redis://127.0.0.1:1/0', Path('.'), wait_s=0.5), 'bot')")],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "from common.connection import connect\nfrom common.entrypoint import run\nfrom pathlib import Path\n"
+                "run(lambda: connect('redis://127.0.0.1:1/0', Path('.'), wait_s=0.5), 'bot')"
+            ),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "cannot reach Redis at redis://127.0.0.1:1/0: is it running?" in done.stderr
     assert "Traceback" not in done.stderr
@@ -88,9 +108,19 @@ def test_unreachable_redis_is_one_readable_line(tmp_path):
 
 def test_hopsworks_key_without_the_extra_is_a_clear_start_up_error(tmp_path):
     """The optional backend is chosen by HOPSWORKS_API_KEY; without the package, the message says what to install."""
-    done = subprocess.run([sys.executable, "-m", "training.iris"], cwd=REPO, capture_output=True, text=True,
-                          env={"HOPSWORKS_API_KEY": "not-a-real-key-123", "DATA_DIR": str(tmp_path),
-                               "MODEL_DIR": str(tmp_path / "m"), "PATH": "/usr/bin:/bin"}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "training.iris"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={
+            "HOPSWORKS_API_KEY": "not-a-real-key-123",
+            "DATA_DIR": str(tmp_path),
+            "MODEL_DIR": str(tmp_path / "m"),
+            "PATH": "/usr/bin:/bin",
+        },
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "pip install '.[hopsworks]'" in done.stderr
     assert "not-a-real-key-123" not in done.stderr + done.stdout

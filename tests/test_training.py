@@ -60,9 +60,16 @@ def test_an_unreachable_source_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "title"),
-    [("Braund, Mr. Owen Harris", "Mr"), ("Heikkinen, Miss. Laina", "Miss"), ("Palsson, Master. Gosta", "Master"),
-     ("Cumings, Mrs. John Bradley", "Mrs"), ("Uruchurtu, Don. Manuel E", "Rare"), ("Aubart, Mme. Leontine", "Mrs"),
-     ("Reuchlin, Jonkheer. John George", "Rare"), ("Minahan, Dr. William Edward", "Rare")],
+    [
+        ("Braund, Mr. Owen Harris", "Mr"),
+        ("Heikkinen, Miss. Laina", "Miss"),
+        ("Palsson, Master. Gosta", "Master"),
+        ("Cumings, Mrs. John Bradley", "Mrs"),
+        ("Uruchurtu, Don. Manuel E", "Rare"),
+        ("Aubart, Mme. Leontine", "Mrs"),
+        ("Reuchlin, Jonkheer. John George", "Rare"),
+        ("Minahan, Dr. William Edward", "Rare"),
+    ],
 )
 def test_titles_from_names(name, title):
     assert title_from_name(name) == title
@@ -93,11 +100,16 @@ def test_iris_cross_validated_accuracy(tmp_path):
 
 
 def test_training_commands_register_versions_with_metadata_and_confusion_png(tmp_path, titanic_csv):
-    env = {"DATA_DIR": str(tmp_path / "data"), "MODEL_DIR": str(tmp_path / "models"), "TITANIC_URL": str(titanic_csv),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "MODEL_DIR": str(tmp_path / "models"),
+        "TITANIC_URL": str(titanic_csv),
+        "PATH": "/usr/bin:/bin",
+    }
     for model in ("iris", "titanic", "iris"):
-        done = subprocess.run([sys.executable, "-m", f"training.{model}"], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", f"training.{model}"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         assert "CV accuracy" in done.stdout and "±" in done.stdout
     registry = LocalModelRegistry(tmp_path / "models")
@@ -109,23 +121,36 @@ def test_training_commands_register_versions_with_metadata_and_confusion_png(tmp
     folder = registry.path("titanic", current.version)
     assert (folder / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((folder / "metadata.json").read_text())["version"] == current.version
-    skipped = subprocess.run([sys.executable, "-m", "training.iris", "--if-missing"], env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=60)
+    skipped = subprocess.run(
+        [sys.executable, "-m", "training.iris", "--if-missing"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "already registered" in skipped.stdout
     assert len(registry.versions("iris")) == 2
 
 
 def test_training_help_lists_hyper_parameters():
-    done = subprocess.run([sys.executable, "-m", "training.titanic", "--help"], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "training.titanic", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0
     for flag in ("--folds", "--n-estimators", "--max-depth", "--learning-rate", "--if-missing"):
         assert flag in done.stdout
 
 
 def test_a_bad_titanic_url_stops_with_the_variable_named(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "training.titanic"], cwd=REPO, capture_output=True, text=True,
-                          env={"TITANIC_URL": "ftp://example.org/t.csv", "DATA_DIR": str(tmp_path)}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "training.titanic"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"TITANIC_URL": "ftp://example.org/t.csv", "DATA_DIR": str(tmp_path)},
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "TITANIC_URL must be an https:// or file:// URL" in done.stderr
     assert "Traceback" not in done.stderr

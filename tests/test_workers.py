@@ -39,8 +39,10 @@ def read_all(connection: redis.Redis, name: str, expected: int, timeout: float =
 
 def ask_iris(connection: redis.Redis, outbox_name: str, picture: bool = False) -> str:
     request = PredictionRequest(
-        "iris", {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8},
-        ReplyTo(outbox_name, "chat-1").to_dict(), picture=picture,
+        "iris",
+        {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8},
+        ReplyTo(outbox_name, "chat-1").to_dict(),
+        picture=picture,
     )
     return JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
 
@@ -92,12 +94,19 @@ def test_a_job_that_fails_every_try_tells_the_user_with_its_id(connection, burst
 
 def test_supervisor_replaces_a_killed_worker_process(process_env, connection):
     supervisor = subprocess.Popen(
-        [sys.executable, "-m", "workers", "--queues", "predict"], env=process_env, cwd=REPO,
+        [sys.executable, "-m", "workers", "--queues", "predict"],
+        env=process_env,
+        cwd=REPO,
     )
     try:
+
         def worker_pids():
-            return [int(pid) for pid in subprocess.run(
-                ["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout.split()]
+            return [
+                int(pid)
+                for pid in subprocess.run(
+                    ["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True
+                ).stdout.split()
+            ]
 
         [first] = wait_for(worker_pids)
         os.kill(first, signal.SIGKILL)

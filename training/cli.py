@@ -25,7 +25,10 @@ def options_from(args: argparse.Namespace, options_class: type) -> Any:
 def base_parser(model: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m training.{model}", description=description)
     parser.add_argument(
-        "step", choices=["features", "train", "all"], nargs="?", default="all",
+        "step",
+        choices=["features", "train", "all"],
+        nargs="?",
+        default="all",
         help="features: build the feature table; train: train, evaluate and register; all: both (default)",
     )
     parser.add_argument(

@@ -25,7 +25,12 @@ class CrossValidation:
 
 
 def cross_validate(
-    estimator: Any, features: np.ndarray, labels: np.ndarray, *, folds: int, seed: int,
+    estimator: Any,
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
     progress: Callable[[int], None] = lambda _fold: None,
 ) -> CrossValidation:
     """Stratified k-fold accuracy, plus the confusion matrix of all held-out predictions."""

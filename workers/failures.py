@@ -32,7 +32,9 @@ def report_failure(
     if isinstance(exc_value, UserError):
         text = str(exc_value)
     else:
-        text = f"Sorry, job {job.id} failed ({exc_type.__name__ if exc_type else 'error'}). It is kept for the operators."
+        text = (
+            f"Sorry, job {job.id} failed ({exc_type.__name__ if exc_type else 'error'}). It is kept for the operators."
+        )
     outbox.post(
         connection,
         OutboxMessage(kind="failed", reply=reply, job_id=payload.get("job_id") or job.id, text=text),

@@ -15,7 +15,9 @@ from common.schemas import IRIS
 from training.titanic.features import encode
 
 
-def predict_iris(bundle: Mapping[str, Any], version: int, rows: Sequence[Mapping[str, FeatureValue]]) -> list[PredictionResult]:
+def predict_iris(
+    bundle: Mapping[str, Any], version: int, rows: Sequence[Mapping[str, FeatureValue]]
+) -> list[PredictionResult]:
     features = np.array([[float(row[name]) for name in IRIS.names] for row in rows])  # type: ignore[arg-type]
     return _results("iris", bundle, version, rows, bundle["model"].predict_proba(features))
 
@@ -31,7 +33,10 @@ PREDICTORS = {"iris": predict_iris, "titanic": predict_titanic}
 
 
 def _results(
-    model: str, bundle: Mapping[str, Any], version: int, rows: Sequence[Mapping[str, FeatureValue]],
+    model: str,
+    bundle: Mapping[str, Any],
+    version: int,
+    rows: Sequence[Mapping[str, FeatureValue]],
     probabilities: np.ndarray,
 ) -> list[PredictionResult]:
     labels = bundle["labels"]

@@ -41,17 +41,32 @@ def _iris(result: PredictionResult, bundle: Mapping[str, Any]) -> Figure:
         x_column, y_column = IRIS.names.index(x_name), IRIS.names.index(y_name)
         for label_index, label in enumerate(IRIS.labels):
             rows = reference["features"][np.asarray(reference["labels"]) == label_index]
-            axes.scatter(rows[:, x_column], rows[:, y_column], s=14, alpha=0.55, color=SPECIES_COLOURS[label], label=label)
+            axes.scatter(
+                rows[:, x_column], rows[:, y_column], s=14, alpha=0.55, color=SPECIES_COLOURS[label], label=label
+            )
         sample_x, sample_y = float(result.features[x_name]), float(result.features[y_name])  # type: ignore[arg-type]
-        axes.scatter([sample_x], [sample_y], marker="*", s=380, color=SPECIES_COLOURS[result.label],
-                     edgecolor="black", linewidth=1.2, zorder=3, label="your flower")
+        axes.scatter(
+            [sample_x],
+            [sample_y],
+            marker="*",
+            s=380,
+            color=SPECIES_COLOURS[result.label],
+            edgecolor="black",
+            linewidth=1.2,
+            zorder=3,
+            label="your flower",
+        )
         axes.set_xlabel(f"{x_name.replace('_', ' ')} (cm)")
         axes.set_ylabel(f"{y_name.replace('_', ' ')} (cm)")
         axes.grid(alpha=0.25)
         if index == 0:
             axes.legend(fontsize=8, loc="upper left")
-    figure.suptitle(f"Iris {result.label}  ({result.probability:.0%} sure, model v{result.version})",
-                    fontsize=14, color=SPECIES_COLOURS[result.label], fontweight="bold")
+    figure.suptitle(
+        f"Iris {result.label}  ({result.probability:.0%} sure, model v{result.version})",
+        fontsize=14,
+        color=SPECIES_COLOURS[result.label],
+        fontweight="bold",
+    )
     figure.tight_layout()
     return figure
 
@@ -77,7 +92,9 @@ def _titanic(result: PredictionResult) -> Figure:
     verdict = figure.add_axes((0, 0, 1, 0.22))
     verdict.axis("off")
     colour = "#38761d" if survived else "#990000"
-    verdict.text(0.03, 0.62, "Survived" if survived else "Did not survive", fontsize=20, fontweight="bold", color=colour)
+    verdict.text(
+        0.03, 0.62, "Survived" if survived else "Did not survive", fontsize=20, fontweight="bold", color=colour
+    )
     verdict.barh([0.22], [result.probability * 0.6], height=0.18, left=0.03, color=colour)
     verdict.barh([0.22], [0.6], height=0.18, left=0.03, fill=False, edgecolor="black")
     verdict.text(0.66, 0.17, f"{result.probability:.0%} sure  (model v{result.version})", fontsize=11)

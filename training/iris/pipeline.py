@@ -43,7 +43,11 @@ def train(flowers: pd.DataFrame, options: IrisOptions) -> tuple[dict[str, object
     estimator = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=options.neighbors))
     with tqdm(total=options.folds, desc="iris CV", unit="fold", leave=False) as bar:
         report = cross_validate(
-            estimator, features, labels, folds=options.folds, seed=options.seed,
+            estimator,
+            features,
+            labels,
+            folds=options.folds,
+            seed=options.seed,
             progress=lambda _fold: bar.update(),
         )
     model = estimator.fit(features, labels)

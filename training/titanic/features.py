@@ -16,8 +16,20 @@ import pandas as pd
 from common.schemas import TITANIC_TITLES, titanic_title
 
 COLUMNS = (
-    "pclass", "female", "age", "sibsp", "parch", "fare", "log_fare", "family_size", "alone",
-    "fare_per_person", *(f"title_{t}" for t in TITANIC_TITLES), "embarked_S", "embarked_C", "embarked_Q",
+    "pclass",
+    "female",
+    "age",
+    "sibsp",
+    "parch",
+    "fare",
+    "log_fare",
+    "family_size",
+    "alone",
+    "fare_per_person",
+    *(f"title_{t}" for t in TITANIC_TITLES),
+    "embarked_S",
+    "embarked_C",
+    "embarked_Q",
 )
 TITLE_ALIASES = {"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"}
 
@@ -73,10 +85,20 @@ def _encode_one(passenger: Mapping[str, Any], medians: Mapping[str, Any]) -> lis
     embarked = passenger.get("embarked") or "S"
     family = sibsp + parch + 1
     return [
-        pclass, float(sex == "female"), age, sibsp, parch, fare, float(np.log1p(fare)), family,
-        float(family == 1), fare / family,
+        pclass,
+        float(sex == "female"),
+        age,
+        sibsp,
+        parch,
+        fare,
+        float(np.log1p(fare)),
+        family,
+        float(family == 1),
+        fare / family,
         *(float(title == t) for t in TITANIC_TITLES),
-        float(embarked == "S"), float(embarked == "C"), float(embarked == "Q"),
+        float(embarked == "S"),
+        float(embarked == "C"),
+        float(embarked == "Q"),
     ]
 
 

@@ -51,9 +51,7 @@ def make_estimator(options: TitanicOptions) -> XGBClassifier:
     )
 
 
-def train(
-    passengers: pd.DataFrame, options: TitanicOptions
-) -> tuple[dict[str, object], CrossValidation]:
+def train(passengers: pd.DataFrame, options: TitanicOptions) -> tuple[dict[str, object], CrossValidation]:
     """Cross-validate, then fit on all rows. Returns the bundle the worker loads and the CV report."""
     medians = fit_medians(passengers)
     records = passengers.drop(columns="survived").to_dict("records")
@@ -61,7 +59,11 @@ def train(
     labels = passengers["survived"].to_numpy()
     with tqdm(total=options.folds, desc="titanic CV", unit="fold", leave=False) as bar:
         report = cross_validate(
-            make_estimator(options), features, labels, folds=options.folds, seed=options.seed,
+            make_estimator(options),
+            features,
+            labels,
+            folds=options.folds,
+            seed=options.seed,
             progress=lambda _fold: bar.update(),
         )
     model = make_estimator(options).fit(features, labels)
@@ -83,4 +85,3 @@ def register(
         feature_schema=list(TITANIC.names),
         extra={"algorithm": "xgboost", "options": asdict(options), "confusion": report.confusion},
     )
-
