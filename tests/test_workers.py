@@ -117,3 +117,16 @@ def test_supervisor_replaces_a_killed_worker_process(process_env, connection):
     finally:
         supervisor.terminate()
         supervisor.wait(timeout=15)
+
+
+def test_a_corrupt_model_file_stops_the_worker_at_start_naming_the_path(process_env, model_dir, tmp_path):
+    registry_copy = tmp_path / "models"
+    shutil.copytree(model_dir, registry_copy)
+    damaged = registry_copy / "titanic" / "1" / "model.joblib"
+    damaged.write_bytes(damaged.read_bytes()[:200])
+    done = subprocess.run(
+        [sys.executable, "-m", "workers", "--queues", "predict"], env={**process_env, "MODEL_DIR": str(registry_copy)},
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2, "no restart loop for a configuration error"
+    assert f"model file {damaged} is corrupt or unreadable" in done.stderr

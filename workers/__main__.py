@@ -32,6 +32,7 @@ from workers.models import ModelCache
 logger = logging.getLogger("workers")
 
 RESTART_BACKOFF_S = (0.5, 1, 2, 5, 10)
+CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,13 +66,15 @@ def main() -> int:
 
 def work(settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
-    models = ModelCache(model_registry(settings))
+    registry = model_registry(settings)
+    models = ModelCache(registry)
     if {PREDICT, RENDER} & set(queues):
         for name in ("iris", "titanic"):
-            try:
-                models.get(name)
-            except Exception as exc:  # a missing model must not stop the other one from serving
-                logger.warning("%s not loaded at start: %s", name, exc)
+            if registry.current_version_number(name) is None:
+                # Not trained yet: serve the other model; these jobs fail with a clear message until then.
+                logger.warning("no %s model registered yet: run `python -m training.%s`", name, name)
+            else:
+                models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))
     worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer)
     worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
@@ -106,6 +109,10 @@ def supervise(args: argparse.Namespace, env: dict[str, str]) -> int:
             del children[slot]
             if stopping or (args.burst and code == 0):
                 continue
+            if code == CONFIGURATION_ERROR:
+                # Restarting cannot help: the child printed why (a setting, a path, a corrupt model).
+                stop(signal.SIGTERM, None)
+                return CONFIGURATION_ERROR
             failures[slot] += 1
             delay = RESTART_BACKOFF_S[min(failures[slot], len(RESTART_BACKOFF_S)) - 1]
             logger.error("worker process %d exited with %s; starting a new one in %s s", child.pid, code, delay)
