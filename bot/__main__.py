@@ -5,27 +5,73 @@ from __future__ import annotations
 import argparse
 import logging
 
+from pydantic import SecretStr
+
 from bot.commands import Commands
+from bot.delivery import redact_logs
+from bot.limits import LimitOptions, Limits
 from common.connection import connect
 from common.entrypoint import configure_logging, run
+from common.errors import SettingsError
 from common.queues import JobQueue
 from common.settings import load_settings
+from common.subscriptions import Subscriptions, from_settings
+from common.video_links import LinkPolicy
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Run a chat front end for the ML jobs.")
-    parser.add_argument("platform", choices=["console", "telegram", "discord"])
+    parser.add_argument("platform", nargs="?", choices=["console", "telegram", "discord"])
+    parser.add_argument("--check", action="store_true",
+                        help="check Redis (and the platform's token setting), print the result and exit "
+                        "(non-zero when something is not usable)")
     args = parser.parse_args()
+    if args.check:
+        from bot.health import check
+
+        return check(args.platform)
+    if args.platform is None:
+        parser.error("the platform is required: console, telegram or discord")
     # The console shares the terminal with the user: only warnings go to stderr there.
     configure_logging(logging.WARNING if args.platform == "console" else logging.INFO)
     settings = load_settings()
+    # A missing token stops the process before anything else starts.
+    if args.platform == "telegram":
+        token = _required(settings.telegram.TELEGRAM_TOKEN, "TELEGRAM_TOKEN", "create a bot with @BotFather")
+    elif args.platform == "discord":
+        token = _required(settings.discord.DISCORD_TOKEN, "DISCORD_TOKEN", "see the application's Bot page")
     connection = connect(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
-    commands = Commands(JobQueue(connection))
+    queue = JobQueue(connection)
+    # Chat users share the workers: each gets a rate limit. The console is its operator's own.
+    limits = None if args.platform == "console" else Limits(connection, queue, LimitOptions(
+        jobs_per_window=settings.limits.USER_JOBS_PER_MINUTE, max_queue_length=settings.limits.MAX_QUEUE_LENGTH
+    ))
+    fixed = from_settings(settings.monitor.telegram_chats, settings.monitor.discord_channels)
+    commands = Commands(
+        queue, LinkPolicy.from_settings(settings.video), subscriptions=Subscriptions(connection, fixed), limits=limits
+    )
     if args.platform == "console":
         from bot.console import ConsoleBot
 
         return ConsoleBot(commands, connection, settings.storage.DATA_DIR / "console").run()
-    raise NotImplementedError(args.platform)
+    redact_logs(token)
+    state_dir = settings.storage.DATA_DIR / "bot"
+    if args.platform == "telegram":
+        from bot.telegram import TelegramBot
+
+        return TelegramBot(token, settings.telegram.TELEGRAM_API_URL, commands, connection, state_dir).run()
+    from bot.discord_adapter import DiscordBot
+
+    discord = settings.discord
+    return DiscordBot(
+        token, discord.DISCORD_API_URL, discord.DISCORD_GATEWAY_URL, commands, connection, state_dir
+    ).run()
+
+
+def _required(secret: SecretStr | None, name: str, hint: str) -> str:
+    if secret is None:
+        raise SettingsError(f"{name} is not set: {hint}")
+    return secret.get_secret_value()
 
 
 if __name__ == "__main__":

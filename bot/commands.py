@@ -6,19 +6,32 @@ job's results come back later through their outbox.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 
 from rq.command import send_stop_job_command
 from rq.job import JobStatus
 
+from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse
-from bot.replies import HELP_TEXT, acknowledgement, ordinal
-from common.errors import UserError
-from common.jobs import PredictionRequest, ReplyTo
-from common.queues import PREDICT, JobQueue
+from bot.replies import HELP_TEXT, acknowledgement, ordinal, subscribed, unsubscribed
+from common import artifacts
+from common.errors import BadCommand, UserError
+from common.jobs import PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
+from common.queues import PREDICT, RENDER, TRANSCRIBE, JobQueue
+from common.settings import YOUTUBE_HOSTS
+from common.subscriptions import MONITORED, Subscriber, Subscriptions
+from common.video_links import LinkPolicy, Resolver, resolve_addresses, validate_link
 
 logger = logging.getLogger(__name__)
+
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Recognition on a CPU may take a few times the audio's length: RQ's default 180 s would cut it.
+SPEECH_TIMEOUT_BASE_S = 600
+SPEECH_TIMEOUT_PER_AUDIO_S = 4
 
 
 @dataclass(frozen=True)
@@ -28,8 +41,15 @@ class Answer:
 
 
 class Commands:
-    def __init__(self, queue: JobQueue) -> None:
+    def __init__(
+        self, queue: JobQueue, links: LinkPolicy | None = None, resolve: Resolver = resolve_addresses,
+        subscriptions: Subscriptions | None = None, limits: Limits | None = None,
+    ) -> None:
         self.queue = queue
+        self.limits = limits  # None: no rate limit or queue cap (the console)
+        self.subscriptions = subscriptions or Subscriptions(queue.connection)
+        self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
+        self.resolve = resolve
 
     def handle(self, text: str, reply: ReplyTo) -> Answer:
         try:
@@ -41,18 +61,99 @@ class Commands:
             if isinstance(command, JobControl):
                 return Answer(self._job_control(command, reply))
             if isinstance(command, Speech):
-                return Answer(f"/{command.task} is not available yet: speech jobs are coming soon.")
+                return self._speech(command, reply)
             if isinstance(command, Subscription):
-                return Answer(f"/{command.action} is not available yet: daily monitoring is coming soon.")
+                return self._subscription(command, reply)
         except UserError as exc:
             return Answer(str(exc))
         raise AssertionError(f"unhandled command {command!r}")
 
     def _predict(self, command: Predict, reply: ReplyTo) -> Answer:
         request = PredictionRequest(model=command.model, features=command.features, reply=reply.to_dict())
+        self._admit(reply, PREDICT)
         enqueued = self.queue.enqueue(PREDICT, "workers.predict.run", request.to_dict(), timeout=60)
         logger.info("queued %s job %s", command.model, enqueued.job_id)
         return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+
+    def _speech(self, command: Speech, reply: ReplyTo) -> Answer:
+        language = "sv"
+        links = []
+        for argument in command.arguments:
+            key, separator, value = argument.partition("=")
+            if separator and key.lower() in {"lang", "language"}:
+                language = _language(value)
+            else:
+                links.append(argument)
+        if len(links) != 1:
+            raise BadCommand(
+                f"/{command.task} takes one video link (and optionally lang=xx, default sv): "
+                f"/{command.task} https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+            )
+        link = validate_link(links[0], self.links, self.resolve)
+        request = TranscriptionRequest(
+            task=command.task, reply=reply.to_dict(), source_id=link.source_id, url=link.url, language=language
+        )
+        return self._enqueue_speech(request)
+
+    def transcribe_upload(
+        self, task: str, reply: ReplyTo, data: bytes, filename: str, language: str = "sv"
+    ) -> Answer:
+        """A chat attachment (voice note, audio or video file) through the speech pipeline.
+
+        The adapters download the file (they hold the token its URL needs) and pass its bytes; the
+        worker reads them back from a short-lived artifact.
+        """
+        try:
+            if task not in {"transcribe", "translate"}:
+                raise BadCommand("Attachments can be transcribed or translated: add /transcribe or /translate.")
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise BadCommand(f"That file is over {MAX_UPLOAD_BYTES // 2**20} MB; send a shorter one.")
+            if not data:
+                raise BadCommand("That file is empty.")
+            key = artifacts.store(self.queue.connection, data, ttl_s=SPEECH_TIMEOUT_BASE_S * 12)
+            request = TranscriptionRequest(
+                task=task, reply=reply.to_dict(), source_id="upload:" + hashlib.sha256(data).hexdigest()[:32],
+                artifact=key, filename=filename[:100], language=_language(language),
+            )
+            return self._enqueue_speech(request)
+        except UserError as exc:
+            return Answer(str(exc))
+
+    def _enqueue_speech(self, request: TranscriptionRequest) -> Answer:
+        timeout = SPEECH_TIMEOUT_BASE_S + SPEECH_TIMEOUT_PER_AUDIO_S * self.links.max_seconds
+        self._admit(ReplyTo.from_dict(request.reply), TRANSCRIBE)
+        # No automatic retry: a refusal would only repeat, and a download is not free.
+        enqueued = self.queue.enqueue(
+            TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
+        )
+        logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
+        return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+
+    def _admit(self, reply: ReplyTo, queue: str) -> None:
+        """Raises Busy when this user sent too many jobs lately or the queue is full."""
+        if self.limits is not None:
+            self.limits.admit(f"{reply.outbox}:{reply.user or reply.chat}", queue)
+
+    def _subscription(self, command: Subscription, reply: ReplyTo) -> Answer:
+        chat = Subscriber(reply.outbox, reply.chat)
+        if command.action == "monitor":
+            models = _models(command, default=())
+            if len(models) != 1:
+                raise BadCommand("/monitor takes one model: /monitor iris or /monitor titanic")
+            # Drawn by a worker (the bot never imports matplotlib), posted to this chat.
+            payload = {"model": models[0], "reply": reply.to_dict()}
+            self._admit(reply, RENDER)
+            enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", payload, timeout=120)
+            return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+        if command.action == "subscribe":
+            models = _models(command, default=MONITORED)
+            self.subscriptions.subscribe(chat, models)
+            logger.info("%s chat subscribed to %s", reply.outbox, ", ".join(models))
+            return Answer(subscribed(models))
+        models = _models(command, default=MONITORED)
+        removed = self.subscriptions.unsubscribe(chat, models)
+        return Answer(unsubscribed(models, removed, self.subscriptions.models_of(chat),
+                                   fixed=self.subscriptions.is_fixed(chat)))
 
     def _job_control(self, command: JobControl, reply: ReplyTo) -> str:
         job = self.queue.fetch(command.job_id)
@@ -64,11 +165,33 @@ class Commands:
             if status == JobStatus.QUEUED:
                 position = job.get_position()
                 return f"Job {job.id} is {ordinal((position or 0) + 1)} in line."
+            progress = job.meta.get("progress") if status == JobStatus.STARTED else None
+            if progress:  # long jobs (speech) report their step in job.meta
+                return f"Job {job.id} is running: {progress.get('stage', 'working')} {progress.get('percent', 0)}%."
             return f"Job {job.id} is {status.value if status else 'unknown'}."
         if status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}:
             job.cancel()
             return f"Cancelled job {job.id}."
         if status == JobStatus.STARTED:
+            # A SimpleWorker cannot kill its own job: long jobs watch this flag between steps.
+            self.queue.connection.set(cancel_key(job.id), 1, ex=24 * 3600)
             send_stop_job_command(self.queue.connection, job.id)
             return f"Stopping job {job.id}."
         return f"Job {job.id} is already {status.value if status else 'gone'}."
+
+
+def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:
+    """`iris`, `titanic`, `all` (or several names) -> the models; nothing -> ``default``."""
+    names = [name.lower().strip(",") for name in command.arguments if name.strip(",")]
+    if not names:
+        return default
+    unknown = [name for name in names if name not in {*MONITORED, "all"}]
+    if unknown:
+        raise BadCommand(f"/{command.action} takes iris, titanic or all, not '{unknown[0][:20]}'.")
+    return MONITORED if "all" in names else tuple(dict.fromkeys(names))
+
+
+def _language(value: str) -> str:
+    if not LANGUAGE.fullmatch(value.lower()):
+        raise BadCommand(f"lang= takes a language code such as sv, en or fi, not '{value[:20]}'.")
+    return value.lower()

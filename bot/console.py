@@ -109,7 +109,9 @@ class ConsoleBot:
             self.picture_dir.mkdir(parents=True, exist_ok=True)
             path = self.picture_dir / (message.filename or f"{message.job_id}.png")
             path.write_bytes(data)
-            self._print(f"[{message.job_id}] picture written to {path}")
+            # A prediction's text came before its picture; other pictures (dashboards) carry their caption.
+            caption = "" if message.result else f"{text}\n"
+            self._print(f"[{message.job_id}] {caption}picture written to {path}")
             return
         self._print(f"[{message.job_id}] {text}" if message.job_id else text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from common.jobs import OutboxMessage
@@ -56,6 +57,45 @@ def message_text(message: OutboxMessage) -> str:
     if message.kind in {"prediction", "picture"} and message.result:
         return prediction_text(message.result)
     return message.text
+
+
+def subscribed(models: Sequence[str]) -> str:
+    names = _and(models)
+    return (
+        f"Subscribed: this chat gets the daily monitoring picture of {names}. "
+        f"/monitor {models[0]} shows the current one now; /unsubscribe stops them."
+    )
+
+
+def unsubscribed(models: Sequence[str], removed: Sequence[str], remaining: Sequence[str], *, fixed: bool) -> str:
+    if removed:
+        text = f"Unsubscribed: no more daily monitoring pictures of {_and(removed)} here."
+    else:
+        text = f"This chat was not subscribed to {_and(models)}."
+    if remaining:
+        text += f" Still subscribed to {_and(remaining)}."
+    if fixed:
+        text += " The bot's settings also send every monitoring picture here; only its operator can change that."
+    return text
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def delivery_notice(message: OutboxMessage) -> str:
+    """What an acknowledgement that showed progress says once the job's last message is sent."""
+    if message.kind == "failed":
+        return f"Job {message.job_id} stopped: see below."
+    return f"Job {message.job_id} is done: the answer is below."
+
+
+def too_many_jobs(limit: int, window_s: float, retry_after: int) -> str:
+    return f"You have sent {limit} jobs in the last {window_s:g} s, my limit: busy, try again in {retry_after} s."
+
+
+def queue_full(retry_after: int) -> str:
+    return f"Sorry, my queue is full right now: busy, try again in {retry_after} s."
 
 
 def _passenger(features: dict[str, Any]) -> str:

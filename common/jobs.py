@@ -53,6 +53,30 @@ class PredictionResult(_Plain):
     features: dict[str, FeatureValue] = field(default_factory=dict)
 
 
+@dataclass
+class TranscriptionRequest(_Plain):
+    """/transcribe or /translate of one source: a video link, an audio URL, or uploaded bytes.
+
+    Exactly one of ``url`` (a link the bot validated: yt-dlp fetches it), ``audio_url`` (a chat
+    platform's file URL, e.g. a Discord attachment: fetched as a plain file) or ``artifact`` (the Redis
+    key of bytes a bot stored with common.artifacts, e.g. a Telegram voice note) is set.
+    """
+
+    task: str  # "transcribe" (text in the spoken language) or "translate" (English text)
+    reply: dict[str, Any]  # a ReplyTo as dict
+    source_id: str  # "youtube:<id>", "url:<hash>" or "upload:<sha256>": the cache key of the audio
+    url: str | None = None
+    audio_url: str | None = None
+    artifact: str | None = None
+    filename: str | None = None  # shown to the user and used for the result files' names
+    language: str = "sv"  # the spoken language (Whisper's code)
+
+
+def cancel_key(job_id: str) -> str:
+    """Redis key a bot sets to stop a running job; long jobs check it between steps."""
+    return f"cancel:{job_id}"
+
+
 OutboxKind = Literal["prediction", "picture", "progress", "failed", "text", "document"]
 
 

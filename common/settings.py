@@ -116,28 +116,82 @@ class DiscordSettings(_Area):
         return value
 
 
+class BotLimitSettings(_Area):
+    """What one chat user may queue; beyond it the bots answer "busy, try again in N s"."""
+
+    USER_JOBS_PER_MINUTE: int = Field(default=10, ge=1, le=10_000)
+    MAX_QUEUE_LENGTH: int = Field(default=100, ge=1, le=1_000_000)
+
+
 class VideoSettings(_Area):
     ALLOWED_VIDEO_HOSTS: str = YOUTUBE_HOSTS
     MAX_VIDEO_SECONDS: int = Field(default=1800, gt=0, le=6 * 3600)
     YTDLP_COOKIES: Path | None = None
+    # Hosts that may resolve to private or loopback addresses (an intranet media server; tests use
+    # 127.0.0.1). Accepted like ALLOWED_VIDEO_HOSTS; every other host must resolve to public addresses.
+    PRIVATE_VIDEO_HOSTS: str = ""
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
         return frozenset(host.strip().lower() for host in self.ALLOWED_VIDEO_HOSTS.split(",") if host.strip())
 
+    @property
+    def private_hosts(self) -> frozenset[str]:
+        return frozenset(host.strip().lower() for host in self.PRIVATE_VIDEO_HOSTS.split(",") if host.strip())
+
+    @field_validator("YTDLP_COOKIES")
+    @classmethod
+    def _cookies_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("must name an existing cookies file (Netscape format, as yt-dlp reads)")
+        return value
+
 
 class MonitorSettings(_Area):
     MONITOR_CRON: str = "0 8 * * *"
     MONITOR_TZ: str = "UTC"
-    TELEGRAM_MONITOR_CHATS: str = ""
-    DISCORD_MONITOR_CHANNELS: str = ""
+    TELEGRAM_MONITOR_CHATS: str = ""  # comma-separated numeric chat ids (a group or channel: -100123...)
+    DISCORD_MONITOR_CHANNELS: str = ""  # comma-separated channel ids
+    MONITOR_SAMPLES: int = Field(default=1, ge=1, le=1000)  # synthetic samples per model per round
+    # Drift is reported when the last 7 days' accuracy is this far below the registered CV accuracy.
+    MONITOR_DRIFT_THRESHOLD: float = Field(default=0.10, ge=0.0, le=1.0)
 
     @field_validator("MONITOR_CRON")
     @classmethod
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("must be a cron expression of five fields, e.g. '0 8 * * *'")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"is not a valid cron expression ({exc}), e.g. '0 8 * * *'") from exc
         return value
+
+    @field_validator("TELEGRAM_MONITOR_CHATS")
+    @classmethod
+    def _telegram_chats(cls, value: str) -> str:
+        for chat in _items(value):
+            if not re.fullmatch(r"-?\d{1,20}", chat):
+                raise ValueError(f"has '{chat[:40]}', which is not a numeric chat id (e.g. -1001234567890)")
+        return value
+
+    @field_validator("DISCORD_MONITOR_CHANNELS")
+    @classmethod
+    def _discord_channels(cls, value: str) -> str:
+        for channel in _items(value):
+            if not re.fullmatch(r"\d{1,20}", channel):
+                raise ValueError(f"has '{channel[:40]}', which is not a channel id (digits)")
+        return value
+
+    @property
+    def telegram_chats(self) -> tuple[str, ...]:
+        return _items(self.TELEGRAM_MONITOR_CHATS)
+
+    @property
+    def discord_channels(self) -> tuple[str, ...]:
+        return _items(self.DISCORD_MONITOR_CHANNELS)
 
     @field_validator("MONITOR_TZ")
     @classmethod
@@ -158,6 +212,23 @@ class SpeechSettings(_Area):
     ASR_DEVICE: Literal["cpu", "cuda", "auto"] = "auto"
 
 
+class TrainingSettings(_Area):
+    """Offline training. HF_TOKEN (a Hugging Face access token) enables pushing checkpoints to the Hub."""
+
+    HF_TOKEN: SecretStr | None = None
+
+    @field_validator("HF_TOKEN")
+    @classmethod
+    def _hub_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The error message must never echo the token itself.
+        if value is not None and (
+            _is_placeholder(value.get_secret_value())
+            or not re.fullmatch(r"hf_[A-Za-z0-9]{20,}", value.get_secret_value())
+        ):
+            raise ValueError("is not a Hugging Face access token (hf_..., from huggingface.co/settings/tokens)")
+        return value
+
+
 class Settings:
     """All areas, built once at an entry point."""
 
@@ -167,9 +238,11 @@ class Settings:
         self.data = _build(DataSettings)
         self.telegram = _build(TelegramSettings)
         self.discord = _build(DiscordSettings)
+        self.limits = _build(BotLimitSettings)
         self.video = _build(VideoSettings)
         self.monitor = _build(MonitorSettings)
         self.speech = _build(SpeechSettings)
+        self.training = _build(TrainingSettings)
 
 
 def load_settings() -> Settings:
@@ -184,6 +257,11 @@ def _build(area: type[_AreaT]) -> _AreaT:
         name = str(first["loc"][0]) if first["loc"] else area.__name__
         reason = first["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name} {reason}") from None
+
+
+def _items(value: str) -> tuple[str, ...]:
+    """A comma-separated setting as its non-empty, stripped items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def _check_http_url(value: str) -> str:

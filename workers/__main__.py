@@ -1,9 +1,11 @@
-"""python -m workers [--queues predict,render,transcribe] [--processes N] [--burst]
+"""python -m workers [--queues predict,render,transcribe] [--processes N] [--burst] [--check]
 
 A small supervisor starts N worker processes and starts a new one when one dies. Each process
 loads its models first, then runs RQ's non-forking SimpleWorker: forking a work horse per job costs
 milliseconds, and CUDA cannot initialise in a forked child. A job that crashes its process (a
-segfault, the OOM killer) costs that process only; the supervisor replaces it.
+segfault, the OOM killer) costs that process only; the supervisor replaces it, and another worker
+retries its job (workers/heartbeat.py). A child that cannot reach Redis at start is restarted with
+back-off; one that stops for a configuration error (exit code 2) stops the supervisor.
 """
 
 from __future__ import annotations
@@ -16,22 +18,24 @@ import subprocess
 import sys
 import time
 from types import FrameType
+from typing import Any
 
 import redis
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from common.backends import model_registry
 from common.connection import connect, resolve_url
 from common.entrypoint import configure_logging, run
-from common.queues import ALL_QUEUES, PREDICT, RENDER
+from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
 from workers import context
+from workers.heartbeat import HeartbeatWorker, Liveness
 from workers.models import ModelCache
 
 logger = logging.getLogger("workers")
 
 RESTART_BACKOFF_S = (0.5, 1, 2, 5, 10)
+STABLE_RUN_S = 300
 CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectError
 
 
@@ -41,6 +45,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated queues, first = highest priority (default: %(default)s)")
     parser.add_argument("--processes", type=int, default=1, help="worker processes to supervise (default: 1)")
     parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
+    parser.add_argument("--check", action="store_true",
+                        help="check Redis, MODEL_DIR and the models of these queues, print the result and exit "
+                        "(non-zero when something is not usable)")
+    parser.add_argument("--heartbeat-ttl", type=int, default=Liveness.heartbeat_ttl, metavar="S",
+                        help="a running job whose worker is silent this long is retried elsewhere "
+                        "(default: %(default)s)")
+    parser.add_argument("--maintenance-interval", type=int, default=Liveness.maintenance_interval, metavar="S",
+                        help="seconds between searches for jobs of dead workers (default: %(default)s)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.queues = [name.strip() for name in args.queues.split(",") if name.strip()]
@@ -49,22 +61,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--queues takes names from {', '.join(ALL_QUEUES)}")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    if args.heartbeat_ttl < 1 or args.maintenance_interval < 1:
+        parser.error("--heartbeat-ttl and --maintenance-interval must be at least 1")
     return args
 
 
 def main() -> int:
     args = parse_args()
     configure_logging()
+    if args.check:
+        from workers.health import check
+
+        return check(args.queues)
     settings = load_settings()
     url = resolve_url(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
     connection = connect(url, settings.storage.DATA_DIR)
     if args.child:
-        return work(settings, connection, args.queues, burst=args.burst)
+        liveness = Liveness(args.heartbeat_ttl, args.maintenance_interval)
+        return work(settings, connection, args.queues, burst=args.burst, liveness=liveness)
     # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
-    return supervise(args, {**os.environ, "REDIS_URL": url})
+    return supervise(args, {**os.environ, "REDIS_URL": url}, connection)
 
 
-def work(settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool) -> int:
+def work(
+    settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool, liveness: Liveness | None = None
+) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
     registry = model_registry(settings)
     models = ModelCache(registry)
@@ -76,13 +97,43 @@ def work(settings: Settings, connection: redis.Redis, queues: list[str], *, burs
             else:
                 models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))
-    worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer)
-    worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
+    if TRANSCRIBE in queues:
+        _install_speech(settings, registry)
+    worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
+    # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
+    # scheduler outlives a SIGKILLed worker.
+    worker.work(burst=burst, logging_level="WARNING")
     return 0
 
 
-def supervise(args: argparse.Namespace, env: dict[str, str]) -> int:
-    command = [sys.executable, "-m", "workers", "--child", "--queues", ",".join(args.queues)]
+def _install_speech(settings: Settings, registry: Any) -> None:
+    """Load the ASR model in this process, before the first job (CUDA cannot start in a forked child)."""
+    from common.video_links import LinkPolicy
+    from workers.speech import runtime
+    from workers.speech.backends import resolve_device
+    from workers.speech.models import AsrModels
+
+    speech = settings.speech
+    models = AsrModels(
+        registry, speech.ASR_MODEL, speech.ASR_BACKEND,
+        resolve_device(speech.ASR_DEVICE),
+    )
+    runtime.install(runtime.SpeechRuntime(
+        models=models, links=LinkPolicy.from_settings(settings.video), cookies=settings.video.YTDLP_COOKIES,
+        mt_model=speech.MT_MODEL,
+    ))
+    try:
+        source, _ = models.current()
+        logger.info("ASR model %s ready (%s on %s)", source.tag, source.backend, models.device)
+    except Exception as exc:  # the worker still serves: each job reports the model error to its user
+        logger.error("ASR model not loaded at start: %s", exc)
+
+
+def supervise(args: argparse.Namespace, env: dict[str, str], connection: redis.Redis) -> int:
+    command = [
+        sys.executable, "-m", "workers", "--child", "--queues", ",".join(args.queues),
+        "--heartbeat-ttl", str(args.heartbeat_ttl), "--maintenance-interval", str(args.maintenance_interval),
+    ]
     if args.burst:
         command.append("--burst")
     children: dict[int, subprocess.Popen[bytes]] = {}
@@ -97,6 +148,7 @@ def supervise(args: argparse.Namespace, env: dict[str, str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     failures = [0] * args.processes
+    started = [time.monotonic()] * args.processes
     for slot in range(args.processes):
         children[slot] = subprocess.Popen(command, env=env)
     logger.info("%d worker process(es) on queues %s", args.processes, ",".join(args.queues))
@@ -109,16 +161,26 @@ def supervise(args: argparse.Namespace, env: dict[str, str]) -> int:
             del children[slot]
             if stopping or (args.burst and code == 0):
                 continue
-            if code == CONFIGURATION_ERROR:
+            if code == CONFIGURATION_ERROR and _redis_answers(connection):
                 # Restarting cannot help: the child printed why (a setting, a path, a corrupt model).
                 stop(signal.SIGTERM, None)
                 return CONFIGURATION_ERROR
-            failures[slot] += 1
+            # A process that ran a good while died of something new: back off from the start again.
+            failures[slot] = 1 if time.monotonic() - started[slot] > STABLE_RUN_S else failures[slot] + 1
             delay = RESTART_BACKOFF_S[min(failures[slot], len(RESTART_BACKOFF_S)) - 1]
             logger.error("worker process %d exited with %s; starting a new one in %s s", child.pid, code, delay)
             time.sleep(delay)
+            started[slot] = time.monotonic()
             children[slot] = subprocess.Popen(command, env=env)
     return 0
+
+
+def _redis_answers(connection: redis.Redis) -> bool:
+    """Whether a child's start-up error can be a configuration error rather than a Redis outage."""
+    try:
+        return bool(connection.ping())
+    except redis.exceptions.RedisError:
+        return False
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import logging
 from types import TracebackType
 
 import redis
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from common import outbox
@@ -23,7 +24,9 @@ def report_failure(
     traceback: TracebackType | None,
 ) -> None:
     if job.should_retry:
-        return  # RQ runs it again; the user hears about the last try only
+        # RQ runs it again (after an exception, or when a worker finds the job of a dead one, which
+        # calls this before it retries): the user hears about the last try only.
+        return
     payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
     reply = payload.get("reply")
     if not reply:
@@ -31,6 +34,9 @@ def report_failure(
         return
     if isinstance(exc_value, UserError):
         text = str(exc_value)
+    elif exc_type is AbandonedJobError:
+        # Reported by the worker that found the job of a dead one (killed, out of memory, machine lost).
+        text = f"Sorry, job {job.id} failed: the worker running it stopped. It is kept for the operators."
     else:
         text = (
             f"Sorry, job {job.id} failed ({exc_type.__name__ if exc_type else 'error'}). It is kept for the operators."

@@ -1,0 +1,331 @@
+"""Deliver one platform's outbox to its chats, whatever the platform.
+
+The adapter supplies a :class:`Platform` (send text, send a file, edit the acknowledgement) and
+maps its library's errors to :class:`RetryLater`, :class:`Transient` or :class:`Undeliverable`.
+An outbox entry is acked only after the platform accepted every part of it; the parts already
+sent are counted in Redis, so a restart continues with the next part instead of repeating them.
+Per job, the acknowledgement message is remembered in Redis (:class:`AckStore`): progress is
+edited into it, throttled, and the results reply to the user's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import functools
+import json
+import logging
+import re
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import IO, Protocol, TypeVar
+
+import redis
+
+from bot.replies import delivery_notice, message_text
+from common import artifacts
+from common.jobs import OutboxMessage, ReplyTo
+from common.outbox import OutboxReader
+
+logger = logging.getLogger(__name__)
+
+ACK_TTL_S = 2 * 24 * 3600
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+MAX_RETRY_AFTER_WAITS = 10
+SENTENCE_END = r"[.!?…]['\")\]]*\s"
+T = TypeVar("T")
+
+
+class DeliveryError(Exception):
+    """Base of the errors an adapter raises from its :class:`Platform` methods."""
+
+
+class RetryLater(DeliveryError):
+    """The platform said 429: try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class Transient(DeliveryError):
+    """A 5xx, a timeout, a dropped connection: worth retrying with back-off."""
+
+
+class Undeliverable(DeliveryError):
+    """The platform refused for good (chat gone, bot blocked): log and drop."""
+
+
+@dataclass
+class Ack:
+    """The message that acknowledged a job; ``token``/``app``/``expires`` are Discord's interaction."""
+
+    chat: str
+    message: str
+    shows: str = "ack"  # "ack", "progress" (stale once the job ends) or "result"
+    token: str | None = None
+    app: str | None = None
+    expires: float | None = None  # epoch seconds after which ``token`` no longer works
+
+
+class Platform(Protocol):
+    name: str  # the outbox it serves
+    text_limit: int
+    caption_limit: int
+    upload_limit: int
+
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str: ...
+
+    async def send_file(
+        self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
+    ) -> str: ...
+
+    async def edit_text(self, ack: Ack, text: str) -> None: ...
+
+
+class AckStore:
+    def __init__(self, connection: redis.Redis, outbox: str) -> None:
+        self.connection = connection
+        self.prefix = f"ack:{outbox}:"
+
+    def remember(self, job_id: str, ack: Ack) -> None:
+        self.connection.set(self.prefix + job_id, json.dumps(asdict(ack)), ex=ACK_TTL_S)
+
+    def get(self, job_id: str) -> Ack | None:
+        raw = self.connection.get(self.prefix + job_id) if job_id else None
+        return Ack(**json.loads(raw)) if raw else None
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut after a paragraph, line, sentence or word if one is near."""
+    pieces: list[str] = []
+    text = text.strip()
+    while len(text) > limit:
+        window = text[: limit + 1]  # every boundary ends in whitespace, which the cut drops
+        cut = 0
+        # A paragraph, line or sentence end in the second half of the window; else the last space.
+        half = limit // 2
+        for pattern, earliest in ((r"\n\s*\n", half), (r"\n", half), (SENTENCE_END, half), (r"\s", 1)):
+            ends = [m.end() for m in re.finditer(pattern, window)]
+            if ends and ends[-1] >= earliest:
+                cut = ends[-1]
+                break
+        cut = cut or limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
+
+
+def consumer_slot(lock_dir: Path, outbox: str) -> tuple[str, IO[str]]:
+    """A consumer name stable across restarts on this machine: the first free numbered lock file.
+
+    The kernel releases the lock when a process dies (SIGKILL included), so a restarted bot takes
+    the same name and reads its unacked entries at once instead of waiting for them to go stale.
+    The returned file must stay open as long as the name is in use.
+    """
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    slot = 0
+    while True:
+        handle = (lock_dir / f"{outbox}-consumer-{slot}.lock").open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            slot += 1
+            continue
+        return f"{socket.gethostname()}-{slot}", handle
+
+
+class Delivery:
+    def __init__(
+        self,
+        platform: Platform,
+        connection: redis.Redis,
+        reader: OutboxReader,
+        *,
+        edit_interval_s: float = 3.0,
+        ack_wait_s: float = 2.0,
+    ) -> None:
+        self.platform = platform
+        self.connection = connection
+        self.reader = reader
+        self.acks = AckStore(connection, platform.name)
+        self.edit_interval_s = edit_interval_s
+        self.ack_wait_s = ack_wait_s
+        self._last_edit: dict[str, float] = {}
+        self._pending_edit: dict[str, str] = {}  # job -> newest progress text not shown yet
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                entries = await asyncio.to_thread(self.reader.read, 500)
+            except redis.exceptions.ConnectionError as exc:
+                logger.warning("outbox unreachable, retrying in 1 s: %s", exc)
+                await asyncio.sleep(1)
+                continue
+            by_chat: dict[str, list[tuple[str, OutboxMessage]]] = defaultdict(list)
+            for entry_id, message in entries:
+                by_chat[str(message.reply.get("chat"))].append((entry_id, message))
+            # Chats are independent; within a chat the order of the stream is kept.
+            await asyncio.gather(*(self._deliver_chat(batch) for batch in by_chat.values()))
+            await self._flush_progress()
+
+    async def _deliver_chat(self, batch: list[tuple[str, OutboxMessage]]) -> None:
+        for entry_id, message in batch:
+            try:
+                await self.deliver(entry_id, message)
+            except Undeliverable as exc:
+                logger.warning("dropping outbox entry %s of job %s: %s", entry_id, message.job_id, exc)
+            except DeliveryError as exc:
+                # Left unacked: it is claimed again once stale; later entries wait to keep the order.
+                logger.error("could not deliver entry %s of job %s: %s", entry_id, message.job_id, exc)
+                return
+            self.reader.ack(entry_id)
+            self.connection.delete(self._parts_key(entry_id))
+
+    async def deliver(self, entry_id: str, message: OutboxMessage) -> None:
+        reply = ReplyTo.from_dict(message.reply)
+        if message.kind == "progress" or (message.kind == "prediction" and not message.final):
+            await self._show_in_ack(message, reply)
+            return
+        ack = self.acks.get(message.job_id)
+        parts_done = int(self.connection.get(self._parts_key(entry_id)) or 0)
+        for number, part in enumerate(await self._parts(message)):
+            if number < parts_done:
+                continue  # sent before a restart
+            await self._retrying(functools.partial(self._send_part, reply, ack, part))
+            self.connection.set(self._parts_key(entry_id), number + 1, ex=ACK_TTL_S)
+        if message.final:
+            self._pending_edit.pop(message.job_id, None)
+            self._last_edit.pop(message.job_id, None)
+        if message.final and ack is not None and ack.shows == "progress":
+            notice = delivery_notice(message)
+            await self._retrying(lambda: self.platform.edit_text(ack, notice))
+            self.acks.remember(message.job_id, replace(ack, shows="result"))
+
+    async def _show_in_ack(self, message: OutboxMessage, reply: ReplyTo) -> None:
+        text = message_text(message)[: self.platform.text_limit]
+        ack = await self._wait_for_ack(message.job_id)
+        if ack is None:
+            message_id = await self._retrying(lambda: self.platform.send_text(reply, None, text))
+            if message.job_id:
+                shows = "progress" if message.kind == "progress" else "result"
+                self.acks.remember(message.job_id, Ack(reply.chat, message_id, shows=shows))
+            return
+        if message.kind == "progress":
+            if time.monotonic() - self._last_edit.get(message.job_id, -1e9) < self.edit_interval_s:
+                self._pending_edit[message.job_id] = text  # shown by _flush_progress when due
+                return
+            shows = "progress"
+        else:
+            self._pending_edit.pop(message.job_id, None)
+            shows = "result"
+        await self._edit(message.job_id, ack, text, shows)
+
+    async def _edit(self, job_id: str, ack: Ack, text: str, shows: str) -> None:
+        await self._retrying(lambda: self.platform.edit_text(ack, text))
+        self._last_edit[job_id] = time.monotonic()
+        self.acks.remember(job_id, replace(ack, shows=shows))
+
+    async def _flush_progress(self) -> None:
+        now = time.monotonic()
+        for job_id, text in list(self._pending_edit.items()):
+            if now - self._last_edit.get(job_id, -1e9) < self.edit_interval_s:
+                continue
+            del self._pending_edit[job_id]
+            ack = self.acks.get(job_id)
+            if ack is not None and ack.shows != "result":
+                try:
+                    await self._edit(job_id, ack, text, "progress")
+                except DeliveryError as exc:
+                    logger.info("progress of job %s not shown: %s", job_id, exc)
+
+    async def _wait_for_ack(self, job_id: str) -> Ack | None:
+        """The adapter stores the ack right after sending it; a fast worker's first message may beat it."""
+        deadline = time.monotonic() + (self.ack_wait_s if job_id else 0)
+        while (ack := self.acks.get(job_id)) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return ack
+
+    async def _parts(self, message: OutboxMessage) -> list[str | tuple[bytes, str, str, bool]]:
+        """Texts to send in order, then at most one file (data, filename, caption, is-picture)."""
+        text = message_text(message)
+        if message.kind not in {"picture", "document"} or not message.artifact:
+            return list(split_text(text, self.platform.text_limit))
+        data = await asyncio.to_thread(artifacts.load, self.connection, message.artifact)
+        if data is None:
+            return [f"The file for job {message.job_id} expired before it could be sent."]
+        if len(data) > self.platform.upload_limit:
+            size = f"{len(data) / 2**20:.1f} MiB"
+            return [f"The file for job {message.job_id} is {size}, too large to send here."]
+        filename = message.filename or f"{message.job_id or 'file'}.{'png' if message.kind == 'picture' else 'txt'}"
+        picture = message.kind == "picture"
+        if len(text) <= self.platform.caption_limit:
+            return [(data, filename, text, picture)]
+        return [*split_text(text, self.platform.text_limit), (data, filename, "", picture)]
+
+    async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: str | tuple[bytes, str, str, bool]) -> str:
+        if isinstance(part, str):
+            return await self.platform.send_text(reply, ack, part)
+        data, filename, caption, picture = part
+        return await self.platform.send_file(reply, ack, data, filename, caption, picture=picture)
+
+    async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
+        """429s wait as long as the platform asks (never dropped); other failures back off, then give up."""
+        waits = failures = 0
+        while True:
+            try:
+                return await action()
+            except RetryLater as exc:
+                waits += 1
+                if waits > MAX_RETRY_AFTER_WAITS:
+                    raise
+                logger.info("%s asked us to wait %.1f s", self.platform.name, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+            except Transient as exc:
+                if failures >= len(BACKOFF_S):
+                    raise
+                logger.info("%s: %s; retrying in %.1f s", self.platform.name, exc, BACKOFF_S[failures])
+                await asyncio.sleep(BACKOFF_S[failures])
+                failures += 1
+
+    def _parts_key(self, entry_id: str) -> str:
+        return f"delivered-parts:{self.platform.name}:{entry_id}"
+
+
+class RedactSecret(logging.Filter):
+    """Removes a secret (the bot token) from every record, traceback included, before it is written.
+
+    Discord's interaction tokens, which webhook and callback URLs carry, go too.
+    """
+
+    URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?]+")
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self._clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info:
+            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
+        return True
+
+    def _clean(self, text: str) -> str:
+        return self.URL_TOKEN.sub(r"\1<token>", text.replace(self.secret, "<token>"))
+
+
+def redact_logs(secret: str) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecret(secret))

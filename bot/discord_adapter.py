@@ -1,0 +1,272 @@
+"""The Discord front end: slash commands in (typed options, synced at start), the "discord" outbox out.
+
+Each command's options are turned back into the text command and passed to
+:meth:`Commands.handle`, so parsing and validation stay in one place. The answer is the interaction
+response (well inside Discord's 3 s window); results follow as follow-ups of the interaction while
+its token lasts (15 minutes), later as channel messages replying to the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+import discord
+import redis
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.commands import Commands
+from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from common.errors import StartupError
+from common.jobs import ReplyTo
+from common.outbox import OutboxReader
+
+logger = logging.getLogger(__name__)
+
+OUTBOX = "discord"
+TOKEN_LIFETIME_S = 14 * 60  # an interaction token works for 15 minutes; keep a margin
+Ask = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+class DiscordPlatform:
+    """:class:`bot.delivery.Platform` for Discord."""
+
+    name = OUTBOX
+    text_limit = 2000
+    caption_limit = 2000
+    upload_limit = 10 * 2**20
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str:
+        return await self._send(reply, ack, content=text)
+
+    async def send_file(
+        self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
+    ) -> str:
+        return await self._send(reply, ack, content=caption or None, file=discord.File(io.BytesIO(data), filename))
+
+    async def edit_text(self, ack: Ack, text: str) -> None:
+        async with _mapped_errors():
+            if _token_alive(ack):
+                # The ack is the interaction's original response, which Discord addresses as @original.
+                await self._webhook(ack).edit_message("@original", content=text)  # type: ignore[call-overload]
+            else:
+                channel = self.client.get_partial_messageable(int(ack.chat))
+                await channel.get_partial_message(int(ack.message)).edit(content=text)
+
+    async def _send(self, reply: ReplyTo, ack: Ack | None, **message: object) -> str:
+        async with _mapped_errors():
+            if ack is not None and _token_alive(ack):
+                sent = await self._webhook(ack).send(wait=True, **message)  # type: ignore[call-overload]
+            else:
+                reference = None
+                if ack is not None:
+                    reference = discord.MessageReference(
+                        message_id=int(ack.message), channel_id=int(ack.chat), fail_if_not_exists=False
+                    )
+                channel = self.client.get_partial_messageable(int(reply.chat))
+                sent = await channel.send(reference=reference, **message)  # type: ignore[call-overload]
+        return str(sent.id)
+
+    def _webhook(self, ack: Ack) -> discord.Webhook:
+        return discord.Webhook.partial(int(ack.app or 0), ack.token or "", client=self.client)
+
+
+def _token_alive(ack: Ack) -> bool:
+    return bool(ack.token and ack.app and ack.expires and time.time() < ack.expires)
+
+
+@contextlib.asynccontextmanager
+async def _mapped_errors() -> AsyncIterator[None]:
+    """discord.py retries 429s and 5xx itself; what still comes out is mapped to delivery's errors."""
+    try:
+        yield
+    except discord.RateLimited as exc:
+        raise RetryLater(exc.retry_after) from exc
+    except discord.DiscordServerError as exc:
+        raise Transient(f"{exc.status} {exc.text}") from exc
+    except discord.HTTPException as exc:
+        raise Undeliverable(f"{exc.status} {exc.text}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Transient(str(exc) or type(exc).__name__) from exc
+
+
+class _Client(discord.Client):
+    def __init__(self, bot: DiscordBot) -> None:
+        # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
+        super().__init__(intents=discord.Intents(guilds=True), guild_ready_timeout=0.5)
+        self.bot = bot
+        self.tree = app_commands.CommandTree(self)
+        self.tree.error(self._on_tree_error)
+        _register(self.tree, bot.ask)
+        self.delivery: Delivery | None = None
+        self.deliveries: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+        reader = OutboxReader(self.bot.connection, OUTBOX, consumer=self.bot.consumer)
+        self.delivery = Delivery(DiscordPlatform(self), self.bot.connection, reader)
+        self.deliveries = asyncio.create_task(self.delivery.run())
+        self.deliveries.add_done_callback(self._delivery_ended)
+        logger.info("Discord commands synced; delivering as consumer %s", self.bot.consumer)
+
+    def _delivery_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("outbox delivery stopped", exc_info=task.exception())
+            asyncio.get_running_loop().create_task(self.close())  # better a restart than a silent bot
+
+    async def close(self) -> None:
+        if self.delivery is not None and self.deliveries is not None:
+            self.delivery.stop()
+            with contextlib.suppress(Exception):
+                await self.deliveries
+        await super().close()
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        logger.error("slash command /%s failed", interaction.command.name if interaction.command else "?",
+                     exc_info=error)
+        if not interaction.response.is_done():
+            await interaction.response.send_message("Sorry, something went wrong; please try again.")
+
+
+class DiscordBot:
+    def __init__(
+        self, token: str, api_url: str, gateway_url: str | None, commands: Commands,
+        connection: redis.Redis, state_dir: Path, *, defer_after_s: float = 2.0,
+    ) -> None:
+        self.token = token
+        self.defer_after_s = defer_after_s
+        self.client: _Client | None = None
+        self.api_url = api_url.rstrip("/")
+        self.gateway_url = gateway_url
+        self.commands = commands
+        self.connection = connection
+        self.state_dir = state_dir
+        self.acks = AckStore(connection, OUTBOX)
+        self.consumer = ""
+
+    def run(self) -> int:
+        return asyncio.run(self._serve())
+
+    async def _serve(self) -> int:
+        # discord.py has no per-client setting for these; they must be set before it connects.
+        discord.http.Route.BASE = self.api_url
+        if self.gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here: no warning
+        self.consumer, lock = consumer_slot(self.state_dir, OUTBOX)
+        self.client = client = _Client(self)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, lambda: asyncio.ensure_future(client.close()))
+        try:
+            async with client:
+                await client.start(self.token)
+        except discord.LoginFailure:
+            raise StartupError("Discord refused DISCORD_TOKEN: copy it from the application's Bot page") from None
+        finally:
+            lock.close()
+        failed = client.deliveries is not None and not client.deliveries.cancelled() and client.deliveries.exception()
+        return 1 if failed else 0
+
+    async def ask(self, interaction: discord.Interaction, text: str) -> None:
+        # Every connected bot process gets each interaction: the first to claim it answers.
+        if not self.connection.set(f"interaction:{interaction.id}", self.consumer, nx=True, ex=TOKEN_LIFETIME_S):
+            return
+        reply = ReplyTo(outbox=OUTBOX, chat=str(interaction.channel_id), message=str(interaction.id),
+                        user=str(interaction.user.id))
+        handling = asyncio.ensure_future(asyncio.to_thread(self.commands.handle, text, reply))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(handling), self.defer_after_s)
+        except TimeoutError:
+            # A slow answer (a link's DNS lookup, a busy Redis) must not miss Discord's 3 s window.
+            await interaction.response.defer(thinking=True)
+            answer = await handling
+            message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
+        else:
+            message_id = (await interaction.response.send_message(answer.text)).message_id
+        if answer.job_id and message_id is not None:
+            self.acks.remember(answer.job_id, Ack(
+                chat=str(interaction.channel_id), message=str(message_id), token=interaction.token,
+                app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
+            ))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _register(tree: app_commands.CommandTree, ask: Ask) -> None:
+    """The slash commands: typed, described options that are turned back into the text command."""
+
+    @tree.command(name="iris", description="Which iris species? Four measurements in cm.")
+    @app_commands.describe(sepal_length="sepal length in cm, e.g. 5.1", sepal_width="sepal width in cm, e.g. 3.5",
+                           petal_length="petal length in cm, e.g. 1.4", petal_width="petal width in cm, e.g. 0.2")
+    async def iris(interaction: discord.Interaction, sepal_length: float, sepal_width: float,
+                   petal_length: float, petal_width: float) -> None:
+        values = (sepal_length, sepal_width, petal_length, petal_width)
+        await ask(interaction, "/iris " + " ".join(_number(v) for v in values))
+
+    @tree.command(name="titanic", description="Would this passenger have survived the Titanic?")
+    @app_commands.describe(pclass="ticket class", sex="female or male", age="age in years",
+                           sibsp="siblings and spouses aboard (default 0)", parch="parents and children aboard "
+                           "(default 0)", fare="ticket price in pounds", embarked="port: S (Southampton), "
+                           "C (Cherbourg) or Q (Queenstown)", title="default: from sex and age")
+    async def titanic(interaction: discord.Interaction, pclass: Literal[1, 2, 3], sex: Literal["female", "male"],
+                      age: float, sibsp: int | None = None, parch: int | None = None, fare: float | None = None,
+                      embarked: Literal["S", "C", "Q"] | None = None,
+                      title: Literal["Mr", "Mrs", "Miss", "Master", "Rare"] | None = None) -> None:
+        given = {"pclass": pclass, "sex": sex, "age": _number(age), "sibsp": sibsp, "parch": parch,
+                 "fare": None if fare is None else _number(fare), "embarked": embarked, "title": title}
+        await ask(interaction, "/titanic " + " ".join(f"{k}={v}" for k, v in given.items() if v is not None))
+
+    tree.add_command(_with_argument("translate", "Swedish speech in a video, as English text", "link",
+                                    "a YouTube link", ask))
+    tree.add_command(_with_argument("transcribe", "Swedish speech in a video, as Swedish text", "link",
+                                    "a YouTube link", ask))
+
+    @tree.command(name="subscribe", description="A daily monitoring picture in this channel")
+    @app_commands.describe(model="which model to follow")
+    async def subscribe(interaction: discord.Interaction, model: Literal["iris", "titanic", "all"]) -> None:
+        await ask(interaction, f"/subscribe {model}")
+
+    @tree.command(name="unsubscribe", description="Stop the daily monitoring pictures in this channel")
+    @app_commands.describe(model="which model to stop following (default: all)")
+    async def unsubscribe(interaction: discord.Interaction,
+                          model: Literal["iris", "titanic", "all"] | None = None) -> None:
+        await ask(interaction, f"/unsubscribe {model or ''}".strip())
+
+    @tree.command(name="monitor", description="The monitoring picture of a model, now")
+    @app_commands.describe(model="which model")
+    async def monitor(interaction: discord.Interaction, model: Literal["iris", "titanic"]) -> None:
+        await ask(interaction, f"/monitor {model}")
+
+    tree.add_command(_with_argument("status", "Where your job is", "job", "the job id I gave when I queued it", ask))
+    tree.add_command(_with_argument("cancel", "Stop your job", "job", "the job id I gave when I queued it", ask))
+
+    @tree.command(name="help", description="What I can do")
+    async def help_(interaction: discord.Interaction) -> None:
+        await ask(interaction, "/help")
+
+
+def _with_argument(name: str, description: str, argument: str, help_text: str, ask: Ask) -> app_commands.Command:
+    """A command with one text option (named ``argument`` in the form), sent as ``/name <text>``."""
+
+    async def callback(interaction: discord.Interaction, text: str) -> None:
+        await ask(interaction, f"/{name} {text}")
+
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=name, description=description, callback=callback
+    )
+    return app_commands.rename(text=argument)(app_commands.describe(text=help_text)(command))

@@ -1,0 +1,233 @@
+"""The Telegram front end: python-telegram-bot long polling in, the "telegram" outbox out.
+
+Handlers only translate: message text goes to :meth:`Commands.handle`, its answer is sent as a
+reply and remembered as the job's acknowledgement; :class:`bot.delivery.Delivery` sends the rest.
+AIORateLimiter keeps us inside Telegram's flood limits and retries a 429 after its retry_after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import redis
+from telegram import BotCommand, InputFile, ReplyParameters, Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.commands import Commands
+from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from common.errors import StartupError
+from common.jobs import ReplyTo
+from common.outbox import OutboxReader
+
+logger = logging.getLogger(__name__)
+
+OUTBOX = "telegram"
+PHOTO_LIMIT = 10 * 2**20  # larger pictures go as documents (up to upload_limit)
+POLL_LOCK = "bot:telegram:poller"
+POLL_LOCK_TTL_S = 30
+# Renew the lock if it is ours, else take it if it is free: 1 when we hold it afterwards.
+LEAD_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+RELEASE_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+COMMANDS = [
+    BotCommand("iris", "Iris species from 4 measurements in cm, e.g. /iris 5.1 3.5 1.4 0.2"),
+    BotCommand("titanic", "Would a passenger survive? /titanic pclass=1 sex=female age=29"),
+    BotCommand("translate", "Swedish speech in a video, as English text: /translate <link>"),
+    BotCommand("transcribe", "Swedish speech in a video, as Swedish text: /transcribe <link>"),
+    BotCommand("subscribe", "Daily monitoring picture here: /subscribe iris|titanic|all"),
+    BotCommand("unsubscribe", "Stop the daily monitoring pictures"),
+    BotCommand("monitor", "The monitoring picture now: /monitor iris|titanic"),
+    BotCommand("status", "Where your job is: /status <job>"),
+    BotCommand("cancel", "Stop your job: /cancel <job>"),
+    BotCommand("help", "What I can do"),
+]
+
+
+class TelegramPlatform:
+    """:class:`bot.delivery.Platform` for Telegram."""
+
+    name = OUTBOX
+    text_limit = 4096
+    caption_limit = 1024
+    upload_limit = 50 * 2**20
+
+    def __init__(self, application: Application) -> None:
+        self.bot = application.bot
+
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str:
+        async with _mapped_errors():
+            sent = await self.bot.send_message(int(reply.chat), text, reply_parameters=_replying(reply))
+        return str(sent.message_id)
+
+    async def send_file(
+        self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
+    ) -> str:
+        file = InputFile(data, filename=filename)
+        async with _mapped_errors():
+            if picture and len(data) <= PHOTO_LIMIT:
+                sent = await self.bot.send_photo(
+                    int(reply.chat), file, caption=caption or None, reply_parameters=_replying(reply)
+                )
+            else:
+                sent = await self.bot.send_document(
+                    int(reply.chat), file, caption=caption or None, reply_parameters=_replying(reply)
+                )
+        return str(sent.message_id)
+
+    async def edit_text(self, ack: Ack, text: str) -> None:
+        try:
+            async with _mapped_errors():
+                await self.bot.edit_message_text(text, chat_id=int(ack.chat), message_id=int(ack.message))
+        except Undeliverable as exc:
+            if "not modified" not in str(exc):
+                raise
+
+
+def _replying(reply: ReplyTo) -> ReplyParameters | None:
+    if not reply.message:
+        return None
+    return ReplyParameters(message_id=int(reply.message), allow_sending_without_reply=True)
+
+
+@contextlib.asynccontextmanager
+async def _mapped_errors() -> AsyncIterator[None]:
+    """PTB's errors as delivery's: BadRequest is a NetworkError subclass, so the order matters."""
+    try:
+        yield
+    except RetryAfter as exc:
+        with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            seconds = exc.retry_after
+        raise RetryLater(seconds if isinstance(seconds, int | float) else seconds.total_seconds()) from exc
+    except (BadRequest, Forbidden, InvalidToken, ChatMigrated) as exc:
+        raise Undeliverable(exc.message) from exc
+    except NetworkError as exc:  # TimedOut, 5xx, connection errors
+        raise Transient(exc.message) from exc
+
+
+class TelegramBot:
+    def __init__(
+        self, token: str, api_url: str, commands: Commands, connection: redis.Redis, state_dir: Path
+    ) -> None:
+        self.commands = commands
+        self.connection = connection
+        self.state_dir = state_dir
+        self.acks = AckStore(connection, OUTBOX)
+        self.application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(api_url)
+            .base_file_url(api_url.removesuffix("/bot").rstrip("/") + "/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .concurrent_updates(True)
+            .build()
+        )
+        # Commands anywhere; in a private chat plain text too, so it gets the "start with a slash" hint.
+        self.application.add_handler(
+            MessageHandler(filters.TEXT & (filters.COMMAND | filters.ChatType.PRIVATE), self._on_message)
+        )
+        self.application.add_error_handler(self._on_error)
+
+    def run(self) -> int:
+        return asyncio.run(self._serve())
+
+    async def _serve(self) -> int:
+        consumer, lock = consumer_slot(self.state_dir, OUTBOX)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        try:
+            await self.application.initialize()
+        except InvalidToken:
+            raise StartupError("Telegram refused TELEGRAM_TOKEN: copy the token @BotFather gave you") from None
+        except NetworkError as exc:
+            raise StartupError(f"cannot reach the Telegram API (TELEGRAM_API_URL): {exc.message}") from None
+        try:
+            await self.application.bot.set_my_commands(COMMANDS)
+            await self.application.start()
+            reader = OutboxReader(self.connection, OUTBOX, consumer=consumer)
+            delivery = Delivery(TelegramPlatform(self.application), self.connection, reader)
+            deliveries = asyncio.create_task(delivery.run())
+            polling = asyncio.create_task(self._poll_while_leader(stop, consumer))
+            logger.info("Telegram bot @%s is running as consumer %s", self.application.bot.username, consumer)
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopping, deliveries, polling}, return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            delivery.stop()
+            await polling
+            await deliveries  # re-raises if delivery died: better a restart than a silent bot
+            await self.application.stop()
+        finally:
+            await self.application.shutdown()
+            lock.close()
+        return 0
+
+    async def _poll_while_leader(self, stop: asyncio.Event, me: str) -> None:
+        """Telegram serves getUpdates to one poller per token: the bot processes elect one in Redis.
+
+        All of them deliver the outbox. ``me`` is stable across a restart on the same machine, so a
+        restarted poller takes its lock back at once; otherwise another takes over when it expires.
+        """
+        updater = self.application.updater
+        assert updater is not None
+        lead = self.connection.register_script(LEAD_SCRIPT)
+        polling = False
+        try:
+            while not stop.is_set():
+                leading = bool(lead(keys=[POLL_LOCK], args=[me, POLL_LOCK_TTL_S]))
+                if leading and not polling:
+                    await updater.start_polling()
+                    polling = True
+                    logger.info("this process polls Telegram for updates")
+                elif polling and not leading:
+                    await updater.stop()
+                    polling = False
+                    logger.warning("another process took over polling Telegram")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLL_LOCK_TTL_S / 3)
+        finally:
+            if polling:
+                await updater.stop()
+                self.connection.register_script(RELEASE_SCRIPT)(keys=[POLL_LOCK], args=[me])
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        reply = ReplyTo(
+            outbox=OUTBOX, chat=str(message.chat_id), message=str(message.message_id),
+            user=str(message.from_user.id) if message.from_user else None,
+        )
+        answer = await asyncio.to_thread(self.commands.handle, message.text, reply)
+        sent = await message.reply_text(answer.text, do_quote=True)
+        if answer.job_id:
+            self.acks.remember(answer.job_id, Ack(chat=str(sent.chat_id), message=str(sent.message_id)))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, TelegramError):
+            logger.warning("Telegram error while handling an update: %s", error.message)
+        else:
+            logger.error("error while handling an update", exc_info=error)

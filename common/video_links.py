@@ -1,0 +1,119 @@
+"""Video links as users send them -> a validated, normalised link, or VideoRejected with the reply.
+
+Pure Python (no ML imports): the bots validate before queueing, and the speech worker validates
+again before fetching, since a name can resolve differently a minute later.
+
+A host must be allowed. Its addresses must be public, unless the operator named the host as one
+that may be private (an intranet media server; 127.0.0.1 in the tests): otherwise a user could make
+the worker fetch from the machine's own network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from common.errors import VideoRejected
+from common.settings import VideoSettings
+
+YOUTUBE_DOMAINS = frozenset({
+    "youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be", "www.youtu.be",
+    "youtube-nocookie.com", "www.youtube-nocookie.com",
+})
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+YOUTUBE_PATHS = ("shorts", "embed", "live", "v", "e")
+EXAMPLE = "/transcribe https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+Resolver = Callable[[str, int], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class VideoLink:
+    url: str  # what yt-dlp gets: the canonical watch URL for YouTube, else the link without fragment
+    source_id: str  # "youtube:<id>" or "url:<hash>": the cache key of the video
+    youtube: bool
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    """Which links are accepted; built from VideoSettings at the entry points."""
+
+    allowed_hosts: frozenset[str]
+    private_hosts: frozenset[str] = frozenset()  # may resolve to private/loopback addresses
+    max_seconds: int = 1800
+
+    @classmethod
+    def from_settings(cls, video: VideoSettings) -> LinkPolicy:
+        return cls(video.allowed_hosts, video.private_hosts, video.MAX_VIDEO_SECONDS)
+
+    def accepts(self, host: str) -> bool:
+        return host in self.allowed_hosts or host in self.private_hosts
+
+
+def resolve_addresses(host: str, port: int) -> list[str]:
+    try:
+        return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+    except (socket.gaierror, UnicodeError):
+        return []
+
+
+def validate_link(text: str, policy: LinkPolicy, resolve: Resolver = resolve_addresses) -> VideoLink:
+    """The link in ``text`` if it is one we fetch; VideoRejected (the user's reply) otherwise."""
+    text = text.strip().strip("<>")  # Discord users wrap links in <> to suppress the preview
+    parts = urlsplit(text if "://" in text else "")
+    if parts.scheme and parts.scheme.lower() not in {"http", "https"}:
+        raise VideoRejected(f"Only http:// and https:// links work, not {parts.scheme[:10]}://. Example: {EXAMPLE}")
+    if not parts.scheme or not parts.netloc:
+        raise VideoRejected(f"That is not a link to a video. Send it like this: {EXAMPLE}")
+    try:
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise VideoRejected(f"That link has a malformed address. Example: {EXAMPLE}") from None
+    if parts.username or parts.password:
+        raise VideoRejected("Links with a user name or password in them are not taken.")
+    if not host or not policy.accepts(host):
+        shown = ", ".join(sorted(policy.allowed_hosts)) or "none"
+        raise VideoRejected(f"I only take videos from these sites: {shown} (not {host[:60] or 'that'}).")
+    _check_addresses(host, port, policy, resolve)
+    if host in YOUTUBE_DOMAINS:
+        video = youtube_id(parts.netloc, parts.path, parts.query, host)
+        return VideoLink(f"https://www.youtube.com/watch?v={video}", f"youtube:{video}", youtube=True)
+    url = parts._replace(fragment="").geturl()
+    return VideoLink(url, "url:" + hashlib.sha256(url.encode()).hexdigest()[:20], youtube=False)
+
+
+def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
+    """The 11-character video id of any YouTube link form; VideoRejected for playlists and channels."""
+    segments = [segment for segment in path.split("/") if segment]
+    candidate = None
+    if host.endswith("youtu.be"):
+        candidate = segments[0] if segments else None
+    elif segments[:1] == ["watch"] or not segments:
+        candidate = (parse_qs(query).get("v") or [None])[0]
+    elif len(segments) >= 2 and segments[0] in YOUTUBE_PATHS:
+        candidate = segments[1]
+    if candidate and YOUTUBE_ID.fullmatch(candidate):
+        return candidate
+    if "list" in parse_qs(query) or segments[:1] == ["playlist"]:
+        raise VideoRejected("That is a playlist; send a link to one video of it.")
+    raise VideoRejected(f"That YouTube link names no video (channels and pages are not taken). Example: {EXAMPLE}")
+
+
+def _check_addresses(host: str, port: int, policy: LinkPolicy, resolve: Resolver) -> None:
+    addresses = list(resolve(host, port))
+    if not addresses:
+        raise VideoRejected(f"I cannot find the site {host[:60]}: check the link.")
+    if host in policy.private_hosts:
+        return
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast:
+            raise VideoRejected("That link points to a private network address; I only fetch public videos.")

@@ -1,0 +1,81 @@
+"""python -m scheduler [--run-now]: the daily monitoring of the Iris and Titanic models.
+
+Without arguments: run the latest due round now if it was missed (once, however many were
+missed while down), then one round per MONITOR_CRON in MONITOR_TZ until stopped.
+With --run-now: run the latest due round once and exit, non-zero when a model's round failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from common.connection import connect
+from common.entrypoint import configure_logging, run
+from common.settings import load_settings
+from common.subscriptions import MONITORED
+from scheduler import schedule
+from scheduler.rounds import Monitor
+from scheduler.wiring import build_monitor
+
+logger = logging.getLogger("scheduler")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m scheduler", description="Daily monitoring posts to chats.")
+    parser.add_argument("--run-now", action="store_true", help="run the latest due round once and exit")
+    args = parser.parse_args()
+    configure_logging()
+    settings = load_settings()
+    connection = connect(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
+    monitor = build_monitor(settings, connection)
+    cron = schedule.trigger(settings.monitor.MONITOR_CRON, settings.monitor.MONITOR_TZ)
+    if args.run_now:
+        return 0 if run_due(monitor, cron) else 1
+    return serve(monitor, cron)
+
+
+def run_due(monitor: Monitor, cron: CronTrigger) -> bool:
+    """Run the latest due round of every model; False when any of them failed."""
+    now = schedule.now_in(cron.timezone)
+    fire_time = schedule.latest_fire_time(cron, now) or now.replace(second=0, microsecond=0)
+    ok = True
+    for model in MONITORED:
+        try:
+            outcome = monitor.run_round(model, fire_time)
+        except Exception:  # one model's failure must not cost the other its round
+            logger.exception("the %s round of %s failed", model, schedule.round_id(fire_time))
+            ok = False
+            continue
+        if outcome.status == "already done":
+            logger.info("%s round %s was already done: nothing to post", model, outcome.round_id)
+    return ok
+
+
+def serve(monitor: Monitor, cron: CronTrigger) -> int:
+    scheduler = BlockingScheduler(timezone=cron.timezone)
+    # A persistent job store is not needed: rounds are named by their fire time and marked done
+    # in Redis, so catching up at start is simply running the latest due round.
+    run_due(monitor, cron)
+    scheduler.add_job(
+        run_due, cron, args=(monitor, cron), id="monitor", coalesce=True, max_instances=1, misfire_grace_time=None
+    )
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    upcoming = cron.get_next_fire_time(None, schedule.now_in(cron.timezone))
+    logger.info("monitoring %s; next round %s", ", ".join(MONITORED), upcoming)
+    scheduler.start()
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "scheduler")

@@ -1,0 +1,36 @@
+"""Settings -> a Monitor: shared by the scheduler process and the on-demand dashboard job."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from common.backends import feature_store, model_registry
+from common.settings import TITANIC_SHA256, Settings
+from common.subscriptions import Subscriptions, from_settings
+from scheduler.reference import ReferenceTables
+from scheduler.rounds import Monitor, RoundOptions
+from workers.models import ModelCache
+
+logger = logging.getLogger(__name__)
+
+
+def subscriptions(settings: Settings, connection: redis.Redis) -> Subscriptions:
+    fixed = from_settings(settings.monitor.telegram_chats, settings.monitor.discord_channels)
+    return Subscriptions(connection, fixed)
+
+
+def build_monitor(settings: Settings, connection: redis.Redis, models: ModelCache | None = None) -> Monitor:
+    data_dir = settings.storage.DATA_DIR
+    store = feature_store(settings)  # local under DATA_DIR/features, or Hopsworks
+    return Monitor(
+        connection,
+        store,
+        models or ModelCache(model_registry(settings)),
+        subscriptions(settings, connection),
+        ReferenceTables(store, data_dir, settings.data.TITANIC_URL, TITANIC_SHA256),
+        RoundOptions(
+            samples=settings.monitor.MONITOR_SAMPLES, drift_threshold=settings.monitor.MONITOR_DRIFT_THRESHOLD
+        ),
+    )

@@ -1,0 +1,266 @@
+"""A small Discord emulator: the REST API (base URL) and the gateway websocket that discord.py uses.
+
+REST: users/@me, oauth2/applications/@me, application commands (PUT), the interaction callback,
+webhook follow-ups and edits, channel messages. Gateway: HELLO, IDENTIFY -> READY, heartbeats,
+and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`.
+Messages are recorded as the channel shows them (``messages``); :meth:`fail` makes a route
+answer 429 (marked with ``Via`` as Discord's are) or a 5xx.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.emulators import EmulatorServer, json_body
+
+APP_ID = 900000000000000001
+GUILD_ID = 700000000000000001
+BOT_USER = {"id": str(APP_ID), "username": "mljobs", "discriminator": "0", "global_name": "ML jobs",
+            "avatar": None, "bot": True, "flags": 0}
+USER = {"id": "800000000000000007", "username": "ada", "discriminator": "0", "global_name": "Ada", "avatar": None}
+UPLOAD_LIMIT = 10 * 2**20
+OPTION_TYPES = {str: 3, int: 4, float: 10}
+
+
+@dataclass
+class SentMessage:
+    id: int
+    channel_id: int
+    content: str
+    via: str  # "interaction response", "follow-up" or "channel"
+    interaction_id: int | None = None  # the interaction it answers, for responses and follow-ups
+    reference: int | None = None  # the message it replies to
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    edits: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    at: float
+    status: int = 200
+
+
+class DiscordEmulator:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.commands: list[dict[str, Any]] = []
+        self.messages: list[SentMessage] = []
+        self.calls: list[Call] = []
+        self.interactions: dict[int, float] = {}  # id -> time it was sent to the bot
+        self._interaction_channels: dict[int, int] = {}
+        self.identified: list[dict[str, Any]] = []
+        self._ids = itertools.count(int(time.time() * 1000) << 22)
+        self._failures: dict[str, list[tuple[int, float]]] = {}
+        self._sockets: list[web.WebSocketResponse] = []
+        self._sequence = itertools.count(1)
+        app = web.Application(client_max_size=30 * 2**20)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self.server = EmulatorServer(app)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/gateway"
+
+    def start(self) -> DiscordEmulator:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        for socket in list(self._sockets):
+            self.server.call(socket.close())
+        self.server.stop()
+
+    # What a test does.
+
+    def slash(self, name: str, channel_id: int = 500, **options: Any) -> int:
+        """A user runs a slash command in a guild channel; returns the interaction id."""
+        command = next(c for c in self.commands if c["name"] == name)
+        interaction_id = next(self._ids)
+        member = {"user": USER, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
+                  "permissions": "2248473465835073"}
+        payload = {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": 2, "version": 1,
+            "token": f"interaction-token-{interaction_id}", "locale": "en-US", "guild_locale": "en-US",
+            "data": {"id": command["id"], "name": name, "type": 1,
+                     "options": [{"name": k, "type": OPTION_TYPES[type(v)], "value": v} for k, v in options.items()]},
+            "guild_id": str(GUILD_ID), "guild": {"id": str(GUILD_ID), "locale": "en-US", "features": []},
+            "channel_id": str(channel_id),
+            "channel": {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
+                        "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
+            "member": member, "app_permissions": "2248473465835073", "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "attachment_size_limit": UPLOAD_LIMIT,
+        }
+        self.interactions[interaction_id] = time.monotonic()
+        self._interaction_channels[interaction_id] = channel_id
+        self.server.call(self._dispatch("INTERACTION_CREATE", payload))
+        return interaction_id
+
+    def fail(self, route: str, status: int = 429, retry_after: float = 1, times: int = 1) -> None:
+        """The next calls whose 'METHOD path' starts with ``route`` fail, e.g. ``fail('POST /webhooks')``."""
+        self._failures.setdefault(route, []).extend([(status, retry_after)] * times)
+
+    def channel(self, channel_id: int = 500) -> list[SentMessage]:
+        with self.server.lock:
+            return [m for m in self.messages if m.channel_id == channel_id]
+
+    # The gateway.
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            message = json.loads(frame.data)
+            if message["op"] == 1:
+                await socket.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif message["op"] == 2:
+                if message["d"]["token"] != self.token:
+                    await socket.close(code=4004, message=b"Authentication failed.")
+                    break
+                self.identified.append(message["d"])
+                self._sockets.append(socket)
+                await self._send(socket, "READY", {
+                    "v": 10, "user": BOT_USER, "guilds": [], "session_id": "session-1", "shard": [0, 1],
+                    "resume_gateway_url": self.gateway_url, "application": {"id": str(APP_ID), "flags": 0},
+                })
+            elif message["op"] == 6:
+                self._sockets.append(socket)
+                await self._send(socket, "RESUMED", {})
+        if socket in self._sockets:
+            self._sockets.remove(socket)
+        return socket
+
+    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        for socket in self._sockets:
+            await self._send(socket, event, data)
+
+    async def _send(self, socket: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._sequence), "d": data}))
+
+    # REST.
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        call = Call(request.method, path, time.monotonic())
+        with self.server.lock:
+            self.calls.append(call)
+        for route, failures in self._failures.items():
+            if f"{request.method} {path}".startswith(route) and failures:
+                call.status, retry_after = failures.pop(0)
+                if call.status == 429:
+                    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+                    return json_body(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+                return json_body({"message": "Server error", "code": 0}, call.status)
+        bot_route = not path.startswith(("/webhooks/", "/interactions/"))
+        if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
+            call.status = 401
+            return json_body({"message": "401: Unauthorized", "code": 0}, 401)
+        body, files = await _body(request)
+        parts = path.strip("/").split("/")
+        if path == "/users/@me":
+            return json_body(BOT_USER)
+        if path == "/oauth2/applications/@me":
+            return json_body({"id": str(APP_ID), "name": "ML jobs", "icon": None, "description": "",
+                              "bot_public": True, "bot_require_code_grant": False, "verify_key": "0" * 64,
+                              "owner": USER, "team": None, "flags": 0, "bot": BOT_USER})
+        if parts[:1] == ["applications"] and request.method == "PUT":
+            self.commands = [{**command, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1"}
+                             for command in body]
+            return json_body(self.commands)
+        if parts[:1] == ["interactions"]:  # /interactions/{id}/{token}/callback
+            interaction_id = int(parts[1])
+            channel_id = self._interaction_channels[interaction_id]
+            # Type 4 answers with a message; type 5 ("thinking") shows a placeholder until edited.
+            message = self._record(body.get("data") or {}, files, channel_id, "interaction response",
+                                   interaction_id)
+            return json_body({
+                "interaction": {"id": parts[1], "type": 2, "response_message_id": str(message.id),
+                                "response_message_loading": body["type"] == 5, "response_message_ephemeral": False},
+                "resource": {"type": body["type"], "message": self._payload(message)},
+            })
+        if parts[:1] == ["webhooks"]:
+            interaction_id = int(parts[2].rsplit("-", 1)[1])  # the token names its interaction
+            if request.method == "POST":  # a follow-up
+                channel_id = self._interaction_channels[interaction_id]
+                return json_body(self._payload(self._record(body, files, channel_id, "follow-up", interaction_id)))
+            return json_body(self._payload(self._edit(parts[4], body, interaction_id)))
+        if parts[:1] == ["channels"] and request.method == "POST":
+            reference = (body.get("message_reference") or {}).get("message_id")
+            message = self._record(body, files, int(parts[1]), "channel", reference=reference)
+            return json_body(self._payload(message))
+        if parts[:1] == ["channels"] and request.method == "PATCH":
+            return json_body(self._payload(self._edit(parts[3], body)))
+        call.status = 404
+        return json_body({"message": "404: Not Found", "code": 0}, 404)
+
+    def _record(self, body: dict[str, Any], files: list[tuple[str, bytes]], channel_id: int, via: str,
+                interaction_id: int | None = None, reference: Any = None) -> SentMessage:
+        message = SentMessage(next(self._ids), channel_id, body.get("content") or "", via, interaction_id,
+                              int(reference) if reference else None, files, [body.get("content") or ""])
+        with self.server.lock:
+            self.messages.append(message)
+        return message
+
+    def _edit(self, message_id: str, body: dict[str, Any], interaction_id: int | None = None) -> SentMessage:
+        with self.server.lock:
+            if message_id == "@original":
+                message = next(m for m in self.messages
+                               if m.via == "interaction response" and m.interaction_id == interaction_id)
+            else:
+                message = next(m for m in self.messages if m.id == int(message_id))
+            if "content" in body:
+                message.content = body["content"] or ""
+                message.edits.append(message.content)
+        return message
+
+    def _payload(self, message: SentMessage) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(message.id), "channel_id": str(message.channel_id), "author": BOT_USER,
+            "content": message.content, "timestamp": _now(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "embeds": [], "pinned": False,
+            "type": 19 if message.reference else 0, "flags": 0, "components": [],
+            "attachments": [{"id": str(n), "filename": name, "size": len(data), "content_type": "image/png",
+                             "url": f"http://127.0.0.1:{self.server.port}/files/{name}",
+                             "proxy_url": f"http://127.0.0.1:{self.server.port}/files/{name}"}
+                            for n, (name, data) in enumerate(message.files)],
+        }
+        if message.via != "channel":
+            payload["webhook_id"] = str(APP_ID)
+            payload["application_id"] = str(APP_ID)
+        return payload
+
+
+async def _body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
+    """JSON, or multipart with ``payload_json`` and ``files[n]`` parts as discord.py sends uploads."""
+    if not request.content_type.startswith("multipart/"):
+        return (await request.json() if request.can_read_body else {}), []
+    body: Any = {}
+    files: list[tuple[str, bytes]] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "payload_json":
+            body = json.loads(await part.text())
+        else:
+            files.append((part.filename or "file", bytes(await part.read())))
+    return body, files
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

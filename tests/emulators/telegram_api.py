@@ -1,0 +1,251 @@
+"""A small Telegram Bot API emulator: what python-telegram-bot calls, answered as Telegram would.
+
+Methods: getMe, getUpdates (long poll), deleteWebhook, setMyCommands, sendMessage, editMessageText,
+sendPhoto, sendDocument. It records what the bot sent as the chat would show it (``messages``) and
+every call with its time (``calls``). Tests can make a method answer 429 with ``retry_after``
+(:meth:`TelegramEmulator.fail`) or hold a call until released (:meth:`TelegramEmulator.hold`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators import EmulatorServer, json_body
+
+BOT_USER = {"id": 424242, "is_bot": True, "first_name": "ML jobs", "username": "mljobs_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+JSON_FIELDS = {"reply_parameters", "commands", "chat_id", "message_id", "offset", "timeout", "limit"}
+
+
+class Refused(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
+@dataclass
+class SentMessage:
+    """A message of the bot, as the chat shows it now."""
+
+    message_id: int
+    chat_id: int
+    text: str = ""
+    caption: str = ""
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
+    reply_to: int | None = None
+    edits: list[str] = field(default_factory=list)  # every text it showed, in order
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.monotonic() on arrival
+    status: int = 200
+
+
+class TelegramEmulator:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.messages: list[SentMessage] = []
+        self.calls: list[Call] = []
+        self.commands: list[dict[str, str]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._failures: dict[str, list[tuple[int, float]]] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self._hold_after: dict[str, int] = {}
+        self.held: dict[str, threading.Event] = {}  # set when a held call has arrived
+        app = web.Application(client_max_size=60 * 2**20)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self.server = EmulatorServer(app)
+        self._new_update: asyncio.Event | None = None
+        self._closing = False
+        self._poll_generation = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/bot"
+
+    def start(self) -> TelegramEmulator:
+        self.server.start()
+        self._new_update = self.server.call(self._make_event())
+        return self
+
+    def stop(self) -> None:
+        self._closing = True  # ends pending long polls and holds, so the server stops at once
+        self.server.soon(self._new_update.set)  # type: ignore[union-attr]
+        for gate in list(self._holds.values()):
+            gate.set()
+        self.server.stop()
+
+    # What a test does.
+
+    def user_says(self, text: str, chat_id: int = 111, user_id: int = 7) -> int:
+        """A user's message arrives in the chat; returns its message_id."""
+        message_id = next(self._message_ids)
+        command = text.split()[0] if text.startswith("/") else ""
+        entities = [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
+        message = {
+            "message_id": message_id, "date": int(time.time()), "text": text, "entities": entities,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "first_name": "Ada"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+        }
+        with self.server.lock:
+            self._updates.append({"update_id": next(self._update_ids), "message": message})
+        self.server.soon(self._new_update.set)  # type: ignore[union-attr]
+        return message_id
+
+    def fail(self, method: str, status: int = 429, retry_after: float = 1, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` fail (429 answers carry ``retry_after``)."""
+        self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def hold(self, method: str, after: int = 0) -> None:
+        """The call of ``method`` after ``after`` more waits until :meth:`release`; it is then refused (502)."""
+        self._holds[method] = threading.Event()
+        self._hold_after[method] = after
+        self.held[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        self._holds[method].set()
+
+    def chat(self, chat_id: int = 111) -> list[SentMessage]:
+        with self.server.lock:
+            return [m for m in self.messages if m.chat_id == chat_id]
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self.server.lock:
+            return [c for c in self.calls if c.method == method]
+
+    # The API.
+
+    async def _make_event(self) -> asyncio.Event:
+        return asyncio.Event()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return json_body({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        call = Call(method, params, time.monotonic())
+        with self.server.lock:
+            self.calls.append(call)
+        if self._failures.get(method):
+            call.status, retry_after = self._failures[method].pop(0)
+            parameters = {"retry_after": retry_after} if call.status == 429 else {}
+            return json_body({"ok": False, "error_code": call.status, "description": "Too Many Requests",
+                              "parameters": parameters}, call.status)
+        if method in self._holds and self._hold_after[method] > 0:
+            self._hold_after[method] -= 1
+        elif method in self._holds and not self._holds[method].is_set():
+            gate = self._holds[method]
+            self.held[method].set()
+            await asyncio.to_thread(gate.wait, 30)
+            del self._holds[method]
+            call.status = 502
+            return json_body({"ok": False, "error_code": 502, "description": "Bad Gateway"}, 502)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return json_body({"ok": False, "error_code": 404, "description": "Not Found: method not found"}, 404)
+        try:
+            return json_body({"ok": True, "result": await handler(params)})
+        except Refused as refusal:
+            call.status = refusal.status
+            return json_body({"ok": False, "error_code": refusal.status, "description": refusal.description},
+                             refusal.status)
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                params[key] = (value.filename, value.file.read())
+            elif key in JSON_FIELDS:
+                params[key] = json.loads(value)
+            else:
+                params[key] = value
+        return params
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands = params["commands"]
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long poll. As Telegram does, a second poller ends the pending poll with 409 Conflict."""
+        offset, timeout = int(params.get("offset", 0)), float(params.get("timeout", 0))
+        deadline = time.monotonic() + timeout
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self.server.soon(self._new_update.set)  # type: ignore[union-attr]
+        while True:
+            if generation != self._poll_generation:
+                raise Refused(409, "Conflict: terminated by other getUpdates request")
+            with self.server.lock:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]  # confirmed ones go
+                if self._updates or time.monotonic() >= deadline or self._closing:
+                    return list(self._updates)
+            event: asyncio.Event = self._new_update  # type: ignore[assignment]
+            event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._record(params, SentMessage(0, int(params["chat_id"]), text=params["text"], edits=[params["text"]]))
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename, data = params["photo"]
+        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=params.get("caption", ""),
+                                                photo=data, filename=filename))
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename, data = params["document"]
+        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=params.get("caption", ""),
+                                                document=data, filename=filename))
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.server.lock:
+            message = next(m for m in self.messages if m.message_id == int(params["message_id"]))
+            message.text = params["text"]
+            message.edits.append(params["text"])
+        return self._payload(message)
+
+    def _record(self, params: dict[str, Any], message: SentMessage) -> dict[str, Any]:
+        message.message_id = next(self._message_ids)
+        message.reply_to = (params.get("reply_parameters") or {}).get("message_id")
+        with self.server.lock:
+            self.messages.append(message)
+        return self._payload(message)
+
+    def _payload(self, message: SentMessage) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "message_id": message.message_id, "date": int(time.time()), "from": BOT_USER,
+            "chat": {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "group"},
+        }
+        if message.photo is not None:
+            payload["photo"] = [{"file_id": f"photo{message.message_id}", "file_unique_id": f"p{message.message_id}",
+                                 "width": 640, "height": 480}]
+        if message.document is not None:
+            payload["document"] = {"file_id": f"doc{message.message_id}", "file_unique_id": f"d{message.message_id}",
+                                   "file_name": message.filename}
+        if message.caption:
+            payload["caption"] = message.caption
+        if message.text:
+            payload["text"] = message.text
+        return payload

@@ -1,0 +1,53 @@
+"""A job function for fault tests: it holds still until the test lets it go.
+
+A worker imports it by dotted path (``tests.jobs_for_tests.hold``); worker subprocesses run with the
+repository as their working directory, so ``tests`` is importable there. The test then knows the job
+is in the middle of its run (``started`` key set) while it kills a worker or restarts Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from rq import get_current_job
+
+from common import outbox
+from common.jobs import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def started_key(name: str) -> str:
+    return f"test-hold:{name}:started"
+
+
+def release_key(name: str) -> str:
+    return f"test-hold:{name}:release"
+
+
+def hold(payload: dict[str, Any]) -> dict[str, Any]:
+    """Mark the run as started, wait until ``release_key`` is set, then post one answer."""
+    job = get_current_job()
+    assert job is not None, "run as an RQ job"
+    name = payload["name"]
+    connection = job.connection
+    runs = _call(lambda: connection.incr(started_key(name)))
+    while not _call(lambda: connection.exists(release_key(name))):
+        time.sleep(0.05)
+    result = {"name": name, "runs": int(runs)}
+    answer = OutboxMessage(kind="text", reply=payload["reply"], job_id=job.id, text=f"done {name}", result=result)
+    _call(lambda: outbox.post(connection, answer))
+    return result
+
+
+def _call(operation: Any) -> Any:
+    """Run a Redis operation, waiting out a restart of the server (the fault under test)."""
+    while True:
+        try:
+            return operation()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError):
+            logger.warning("Redis unavailable; the held job waits")
+            time.sleep(0.1)

@@ -1,0 +1,197 @@
+"""bot/delivery.py: splitting, throttled progress, retries and resumption, with the real
+python-telegram-bot as the platform client against the Bot API emulator (in this process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram.ext import ApplicationBuilder
+
+from bot.delivery import Ack, AckStore, Delivery, RedactSecret, consumer_slot, split_text
+from bot.telegram import TelegramPlatform
+from common import artifacts, outbox
+from common.jobs import OutboxMessage, ReplyTo
+from common.outbox import OutboxReader
+from tests.emulators.telegram_api import TelegramEmulator
+
+TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ao"
+CHAT = 111
+REPLY = ReplyTo(outbox="telegram", chat=str(CHAT), message="77")
+
+
+@pytest.fixture
+def emulator():
+    api = TelegramEmulator(TOKEN).start()
+    yield api
+    api.stop()
+
+
+def post(connection, **fields: Any) -> None:
+    outbox.post(connection, OutboxMessage(reply=REPLY.to_dict(), **fields))
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := condition()):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+    return value
+
+
+@contextlib.asynccontextmanager
+async def delivering(api: TelegramEmulator, connection, **options: Any) -> AsyncIterator[Delivery]:
+    """A running Delivery with a real PTB bot; the consumer name is fixed so a second one resumes."""
+    application = ApplicationBuilder().token(TOKEN).base_url(api.base_url).build()
+    await application.initialize()
+    reader = OutboxReader(connection, "telegram", consumer="test-0")
+    delivery = Delivery(TelegramPlatform(application), connection, reader, **options)
+    task = asyncio.create_task(delivery.run())
+    try:
+        yield delivery
+    finally:
+        delivery.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await application.shutdown()
+
+
+@settings(deadline=None)  # a shared, loaded machine must not fail it on time
+@given(st.lists(st.sampled_from(["word", "Sentence.", "end!", "\n", "\n\n", "x" * 30, "ö"]), max_size=400),
+       st.integers(min_value=40, max_value=300))
+def test_split_text_keeps_every_word_within_the_limit(tokens, limit):
+    """No piece exceeds the limit and no word is lost, cut or reordered (words here fit the limit)."""
+    text = " ".join(tokens)
+    pieces = split_text(text, limit)
+    assert all(0 < len(piece) <= limit for piece in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_split_text_prefers_sentence_then_line_boundaries():
+    """Cuts fall after a sentence when no line break is near, after a line break when one is."""
+    sentences = "One two three. Four five six. Seven eight nine."
+    assert split_text(sentences, 32) == ["One two three. Four five six.", "Seven eight nine."]
+    assert split_text("alpha beta\ngamma. delta epsilon zeta", 30) == ["alpha beta\ngamma.", "delta epsilon zeta"]
+    assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_progress_is_throttled_into_the_ack_and_the_end_says_done(emulator, connection):
+    """Ten quick progress messages make at most two edits, the newest shown last; the result replies."""
+
+    async def scenario() -> None:
+        async with delivering(emulator, connection, edit_interval_s=0.5) as delivery:
+            ack_id = await delivery.platform.send_text(REPLY, None, "Queued as job j1: 1st in line.")
+            AckStore(connection, "telegram").remember("j1", Ack(str(CHAT), ack_id))
+            for step in range(1, 11):
+                post(connection, kind="progress", job_id="j1", text=f"Transcribing: {step * 10}%", final=False)
+            ack = emulator.chat(CHAT)[0]
+            await until(lambda: ack.text == "Transcribing: 100%")
+            # The first is shown at once, the rest collapse into the newest (a loaded machine may add one).
+            assert ack.edits[:2] == ["Queued as job j1: 1st in line.", "Transcribing: 10%"]
+            assert len(ack.edits) <= 4
+            post(connection, kind="text", job_id="j1", text="Hej och välkommen.")
+            await until(lambda: len(emulator.chat(CHAT)) == 2)
+            await until(lambda: ack.text == "Job j1 is done: the answer is below.")
+            assert emulator.chat(CHAT)[1].text == "Hej och välkommen." and emulator.chat(CHAT)[1].reply_to == 77
+
+    asyncio.run(scenario())
+
+
+def test_interrupted_multi_part_reply_resumes_with_the_next_part(emulator, connection):
+    """Stopped while sending part two of three, a restarted delivery sends parts two and three only."""
+    text = " ".join(f"Sentence {i} is here." for i in range(500))  # about 10,900 characters: 3 parts
+
+    async def scenario() -> None:
+        emulator.hold("sendMessage", after=1)
+        async with delivering(emulator, connection):
+            post(connection, kind="text", job_id="long", text=text)
+            await until(lambda: emulator.held["sendMessage"].is_set())
+        emulator.release("sendMessage")
+        assert len(emulator.chat(CHAT)) == 1
+        async with delivering(emulator, connection):
+            await until(lambda: len(emulator.chat(CHAT)) == 3)
+            await until(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
+        assert " ".join(m.text for m in emulator.chat(CHAT)) == text
+        assert [c.status for c in emulator.calls_of("sendMessage")] == [200, 502, 200, 200]
+
+    asyncio.run(scenario())
+
+
+def test_server_errors_are_retried_with_back_off(emulator, connection):
+    """Two 502 answers, then success: the message is sent once, after a growing wait."""
+
+    async def scenario() -> None:
+        emulator.fail("sendMessage", status=502, times=2)
+        async with delivering(emulator, connection):
+            post(connection, kind="failed", job_id="j2", text="Sorry, job j2 failed.")
+            await until(lambda: emulator.chat(CHAT))
+        calls = emulator.calls_of("sendMessage")
+        assert [c.status for c in calls] == [502, 502, 200]
+        assert calls[2].at - calls[1].at >= 0.9 and calls[1].at - calls[0].at >= 0.45
+        assert [m.text for m in emulator.chat(CHAT)] == ["Sorry, job j2 failed."]
+
+    asyncio.run(scenario())
+
+
+def test_documents_long_captions_expired_and_oversized_files(emulator, connection):
+    """A document keeps its name; a long caption goes first as text; a missing or too large file is explained."""
+    srt = artifacts.store(connection, b"1\n00:00:00,000 --> 00:00:01,000\nHej\n")
+    big = artifacts.store(connection, b"x" * 2000)
+
+    async def scenario() -> None:
+        async with delivering(emulator, connection) as delivery:
+            delivery.platform.upload_limit = 1000  # type: ignore[misc]
+            post(connection, kind="document", job_id="d1", text="Subtitles", artifact=srt, filename="video.srt")
+            post(connection, kind="picture", job_id="d2", text="long " * 300, artifact=srt, filename="p.png")
+            post(connection, kind="document", job_id="d3", text="gone", artifact="artifact:missing")
+            post(connection, kind="document", job_id="d4", text="big", artifact=big, filename="big.txt")
+            await until(lambda: len(emulator.chat(CHAT)) == 5)
+        document, caption, photo, expired, too_large = emulator.chat(CHAT)
+        assert document.filename == "video.srt" and document.caption == "Subtitles"
+        assert document.document.startswith(b"1\n00:00:00,000")
+        assert caption.text == ("long " * 300).strip() and photo.photo is not None and photo.caption == ""
+        assert expired.text == "The file for job d3 expired before it could be sent."
+        assert too_large.text == "The file for job d4 is 0.0 MiB, too large to send here."
+
+    asyncio.run(scenario())
+
+
+def test_secret_is_redacted_from_messages_and_tracebacks():
+    """A log record that carries the token, in its text or its exception, is written without it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecret(TOKEN))
+    log = logging.getLogger("tests.redaction")
+    log.addHandler(handler)
+    try:
+        log.warning("calling %s/bot%s/getMe", "https://api.telegram.org", TOKEN)
+        log.warning("POST https://discord.com/api/v10/webhooks/9001/aW50ZXJhY3Rpb246MTIz/messages/@original")
+        try:
+            raise RuntimeError(f"failed: https://api.telegram.org/bot{TOKEN}/getMe")
+        except RuntimeError:
+            log.exception("request failed")
+    finally:
+        log.removeHandler(handler)
+    assert TOKEN not in stream.getvalue() and "aW50ZXJhY3Rpb246MTIz" not in stream.getvalue()
+    assert stream.getvalue().count("<token>") == 3
+    assert "/webhooks/9001/<token>/messages/@original" in stream.getvalue()
+
+
+def test_consumer_slots_are_distinct_and_reused_after_release(tmp_path):
+    """Two live bots get different names; a restarted one gets the name its predecessor had."""
+    first, first_lock = consumer_slot(tmp_path, "telegram")
+    second, second_lock = consumer_slot(tmp_path, "telegram")
+    assert first != second
+    first_lock.close()
+    again, again_lock = consumer_slot(tmp_path, "telegram")
+    assert again == first
+    second_lock.close()
+    again_lock.close()

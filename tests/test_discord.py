@@ -1,0 +1,223 @@
+"""`python -m bot discord` end to end: the real discord.py against the local REST + gateway emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():  # discord.py imports audioop, deprecated since Python 3.11
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import discord
+    from discord.gateway import DiscordWebSocket
+
+from bot.commands import Commands
+from bot.delivery import Ack, AckStore
+from bot.discord_adapter import DiscordBot
+from common import artifacts, outbox
+from common.jobs import OutboxMessage, ReplyTo
+from common.queues import JobQueue
+from tests.conftest import REPO
+from tests.emulators.discord_api import DiscordEmulator
+from tests.helpers import wait_for
+
+TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
+CHANNEL = 500
+
+
+@pytest.fixture
+def emulator() -> Iterator[DiscordEmulator]:
+    api = DiscordEmulator(TOKEN).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def start_bot(emulator: DiscordEmulator, process_env: dict[str, str], tmp_path: Path):
+    """Start `python -m bot discord` against the emulator and wait until it has identified."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        log = tmp_path / f"bot-{len(processes)}.log"
+        env = {**process_env, "DISCORD_TOKEN": TOKEN, "DISCORD_API_URL": emulator.api_url,
+               "DISCORD_GATEWAY_URL": emulator.gateway_url}
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "bot", "discord"], env=env, cwd=REPO,
+                                       stdout=out, stderr=subprocess.STDOUT)
+        processes.append(process)
+        identified = len(emulator.identified)
+        wait_for(lambda: len(emulator.identified) > identified or process.poll() is not None)
+        assert process.poll() is None, log.read_text()
+        return process
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for log in tmp_path.glob("bot-*.log"):
+        text = log.read_text()
+        assert TOKEN not in text and TOKEN.split(".")[2] not in text, f"the token leaked into {log.name}"
+
+
+@pytest.mark.slow
+def test_slash_iris_is_answered_in_time_then_the_picture_follows(emulator, start_bot, worker_process):
+    """/iris: the interaction is answered at once with the queue place; the verdict and picture follow."""
+    start_bot()
+    names = [c["name"] for c in emulator.commands]
+    assert names == ["iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor",
+                     "status", "cancel", "help"]
+    iris = emulator.commands[0]
+    assert [o["name"] for o in iris["options"]] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert all(o["type"] == 10 and o["description"] for o in iris["options"])
+    interaction = emulator.slash("iris", sepal_length=6.7, sepal_width=3.0, petal_length=5.2, petal_width=2.3)
+    response = wait_for(lambda: [m for m in emulator.channel() if m.via == "interaction response"])[0]
+    answered_at = next(c.at for c in emulator.calls if c.path.startswith(f"/interactions/{interaction}/"))
+    assert answered_at - emulator.interactions[interaction] < 3.0
+    assert response.edits[0].startswith(("Queued as job", "Working on it"))
+    picture = wait_for(lambda: [m for m in emulator.channel() if m.files], timeout=40)[0]
+    assert picture.via == "follow-up" and picture.interaction_id == interaction
+    assert picture.content.startswith("Iris: virginica")
+    name, data = picture.files[0]
+    assert name.endswith(".png") and data[:8] == b"\x89PNG\r\n\x1a\n"
+    wait_for(lambda: response.content.startswith("Iris: virginica"))  # the ack now shows the verdict
+    emulator.slash("titanic", channel_id=501, pclass=3, sex="male", age=40.0)
+    titanic = wait_for(lambda: [m for m in emulator.channel(501) if m.files], timeout=20)[0]
+    assert titanic.content.startswith("Titanic: a 3rd-class man of 40 would not have survived")
+
+
+def test_titanic_options_become_the_text_command(emulator, start_bot, connection):
+    """Typed options are turned into `/titanic key=value ...`: a bad value gets Commands' own answer."""
+    start_bot()
+    asked = [emulator.slash("titanic", pclass=1, sex="female", age=29.0, embarked="C"),
+             emulator.slash("titanic", pclass=1, sex="female", age=290.0),
+             emulator.slash("status", job="nosuchjob")]
+    wait_for(lambda: len(emulator.channel()) == 3)
+    answers = {m.interaction_id: m.content for m in emulator.channel()}
+    queued, refused, status = (answers[interaction] for interaction in asked)
+    assert queued.startswith("Queued as job")
+    assert "age (age in years) must be between 0.1 and 100" in refused
+    assert status.startswith("I have no job nosuchjob of yours")
+    job = connection.lrange("rq:queue:predict", 0, -1)[0].decode()
+    assert job in queued
+    features = JobQueue(connection).fetch(job).args[0]["features"]
+    assert (features["pclass"], features["sex"], features["age"], features["embarked"]) == (1, "female", 29, "C")
+
+
+def test_long_reply_is_split_at_2000_characters(emulator, start_bot, connection):
+    """A 4,500-character text arrives as three channel messages, in order, on line boundaries."""
+    start_bot()
+    lines = [f"Line {i}: Swedish speech, translated into English for you." for i in range(75)]
+    text = "\n".join(lines)
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id="t1", text=text))
+    wait_for(lambda: len(emulator.channel()) >= 3)
+    sent = emulator.channel()
+    assert len(sent) == 3 and all(len(m.content) <= 2000 for m in sent)
+    assert "\n".join(m.content for m in sent) == text
+
+
+def test_after_the_token_expires_results_are_channel_replies(emulator, start_bot, connection):
+    """Past the interaction token's 15 minutes, a result is a channel message replying to the ack."""
+    start_bot()
+    AckStore(connection, "discord").remember("old", Ack(str(CHANNEL), "123456789012345678", token="expired",
+                                                        app="900000000000000001", expires=time.time() - 1))
+    picture = artifacts.store(connection, b"\x89PNG\r\n\x1a\nfake")
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL), message="42").to_dict()
+    outbox.post(connection, OutboxMessage(kind="picture", reply=reply, job_id="old", text="A week of Iris",
+                                          artifact=picture, filename="week.png"))
+    sent = wait_for(lambda: emulator.channel())[0]
+    assert sent.via == "channel" and sent.reference == 123456789012345678
+    assert sent.content == "A week of Iris" and sent.files == [("week.png", b"\x89PNG\r\n\x1a\nfake")]
+
+
+def test_rate_limited_follow_up_is_retried_after_retry_after(emulator, start_bot, connection):
+    """A 429 on a channel message is honoured by discord.py: the same message goes out after retry_after."""
+    start_bot()
+    emulator.fail(f"POST /channels/{CHANNEL}/messages", status=429, retry_after=1.5)
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id="r1", text="patience"))
+    wait_for(lambda: emulator.channel(), timeout=15)
+    first, second = (c for c in emulator.calls if c.path == f"/channels/{CHANNEL}/messages")
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 1.5
+    assert [m.content for m in emulator.channel()] == ["patience"]
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [(None, "DISCORD_TOKEN is not set"), ("short.token", "DISCORD_TOKEN is not a Discord bot token")],
+)
+def test_missing_or_malformed_token_stops_the_bot_at_start(process_env, token, expected):
+    """One line naming the variable, exit code 2, the value never echoed."""
+    env = {key: value for key, value in process_env.items() if key != "DISCORD_TOKEN"}
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    done = subprocess.run([sys.executable, "-m", "bot", "discord"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
+    if token:
+        assert token not in done.stderr + done.stdout
+
+
+def test_token_refused_by_discord_stops_with_a_clear_message(emulator, process_env):
+    """A well-formed token that the API refuses (401) ends the process naming DISCORD_TOKEN, not echoing it."""
+    wrong = TOKEN[:-4] + "zzzz"
+    env = {**process_env, "DISCORD_TOKEN": wrong, "DISCORD_API_URL": emulator.api_url,
+           "DISCORD_GATEWAY_URL": emulator.gateway_url}
+    done = subprocess.run([sys.executable, "-m", "bot", "discord"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "Discord refused DISCORD_TOKEN" in done.stderr
+    assert wrong not in done.stderr + done.stdout
+
+
+def test_slow_answer_is_deferred_then_edited_in(emulator, connection, tmp_path):
+    """When Commands takes longer than defer_after_s, the bot defers ("thinking") and edits the answer in."""
+    bot = DiscordBot(TOKEN, emulator.api_url, emulator.gateway_url, Commands(JobQueue(connection)), connection,
+                     tmp_path, defer_after_s=0.0)
+    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+
+    async def scenario() -> None:
+        serving = asyncio.create_task(bot._serve())
+        await asyncio.to_thread(wait_for, lambda: emulator.identified)
+        interaction = await asyncio.to_thread(emulator.slash, "iris", sepal_length=5.1, sepal_width=3.5,
+                                              petal_length=1.4, petal_width=0.2)
+        answered = await asyncio.to_thread(wait_for, lambda: [m for m in emulator.channel() if len(m.edits) > 1])
+        assert answered[0].interaction_id == interaction
+        assert answered[0].edits[0] == "" and answered[0].edits[1].startswith("Queued as job")
+        job = connection.lrange("rq:queue:predict", 0, -1)[0].decode()
+        assert AckStore(connection, "discord").get(job).message == str(answered[0].id)
+        await bot.client.close()
+        assert await serving == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+def test_two_bots_answer_each_interaction_once_and_share_the_outbox(emulator, start_bot, connection):
+    """Both processes receive every interaction; exactly one answers it; outbox entries are sent once."""
+    start_bot()
+    start_bot()
+    interactions = [emulator.slash("help") for _ in range(5)]
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    for number in range(20):
+        outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id=f"j{number}", text=f"message {number}"))
+    wait_for(lambda: len(emulator.channel()) >= 25)
+    wait_for(lambda: connection.xpending("outbox:discord", "bots")["pending"] == 0)
+    answered = sorted(m.interaction_id for m in emulator.channel() if m.via == "interaction response")
+    assert answered == sorted(interactions)
+    assert sorted(m.content for m in emulator.channel() if m.via == "channel") == sorted(
+        f"message {n}" for n in range(20))
+    assert len(connection.xinfo_consumers("outbox:discord", "bots")) == 2

@@ -1,0 +1,62 @@
+"""bot/limits.py: per-user rate limit and maximum queue length, on a real Redis and real RQ queues."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.commands import Commands
+from bot.limits import LimitOptions, Limits
+from common.errors import Busy
+from common.jobs import ReplyTo
+from common.queues import PREDICT, JobQueue
+
+IRIS = "/iris 5.1 3.5 1.4 0.2"
+
+
+def test_a_user_over_the_rate_limit_is_told_when_to_come_back(connection):
+    """The third job within the window is refused with the seconds until the oldest one ages out."""
+    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=2, window_s=60))
+    limits.admit("telegram:7", PREDICT)
+    limits.admit("telegram:7", PREDICT)
+    with pytest.raises(Busy) as refused:
+        limits.admit("telegram:7", PREDICT)
+    assert 59 <= refused.value.retry_after <= 60
+    assert str(refused.value).endswith(f"busy, try again in {refused.value.retry_after} s.")
+    limits.admit("telegram:8", PREDICT)  # another user
+    limits.admit("discord:7", PREDICT)  # the same id on another platform is another user
+
+
+def test_the_window_slides_and_refused_attempts_do_not_count(connection):
+    """Refusals do not extend the wait; once the window passes the user is admitted again."""
+    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=1, window_s=0.5))
+    limits.admit("telegram:7", PREDICT)
+    for _ in range(3):
+        with pytest.raises(Busy) as refused:
+            limits.admit("telegram:7", PREDICT)
+        assert refused.value.retry_after == 1  # rounded up, never "0 s"
+    time.sleep(0.6)
+    limits.admit("telegram:7", PREDICT)
+
+
+def test_a_full_queue_refuses_new_jobs(connection):
+    """With max_queue_length jobs waiting (no worker), the next one is refused for everyone."""
+    queue = JobQueue(connection)
+    commands = Commands(queue, limits=Limits(connection, queue, LimitOptions(max_queue_length=2)))
+    answers = [commands.handle(IRIS, ReplyTo(outbox="telegram", chat=str(n), user=str(n))) for n in range(3)]
+    assert [a.job_id is not None for a in answers] == [True, True, False]
+    assert answers[2].text == "Sorry, my queue is full right now: busy, try again in 30 s."
+    assert queue.waiting(PREDICT) == 2
+
+
+def test_commands_apply_the_rate_limit_only_to_valid_jobs(connection):
+    """Bad commands cost nothing; the job over the limit is answered 'busy' and not queued."""
+    queue = JobQueue(connection)
+    commands = Commands(queue, limits=Limits(connection, queue, LimitOptions(jobs_per_window=2)))
+    reply = ReplyTo(outbox="discord", chat="500", user="7")
+    assert "takes 4 measurements" in commands.handle("/iris 1 2 3", reply).text
+    assert commands.handle(IRIS, reply).job_id and commands.handle(IRIS, reply).job_id
+    busy = commands.handle(IRIS, reply)
+    assert busy.job_id is None and "busy, try again in" in busy.text
+    assert queue.waiting(PREDICT) == 2

@@ -1,0 +1,241 @@
+"""The speech job end to end: console bot -> Redis -> a real RQ worker -> yt-dlp from 127.0.0.1 -> ffmpeg
+-> speech detection -> a tiny random-weight Whisper (CTranslate2) -> outbox -> console.
+
+The tiny model's words are noise; what is asserted is the pipeline: messages, files, SRT validity,
+progress, cache, cancellation and every refusal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from bot.commands import Commands
+from bot.console import ConsoleBot
+from common import artifacts
+from common.jobs import ReplyTo, TranscriptionRequest
+from common.outbox import OutboxReader
+from common.queues import TRANSCRIBE, JobQueue
+from common.registry import LocalModelRegistry
+from common.settings import YOUTUBE_HOSTS
+from common.video_links import LinkPolicy
+from tests.helpers import wait_for
+from workers.speech import runtime
+from workers.speech.backends import Segment
+from workers.speech.models import AsrModels
+from workers.speech.results import split_text
+from workers.speech.subtitles import to_srt
+
+SRT_CUE = re.compile(
+    r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n(.+?)(?:\n\n|\n?$)", re.S
+)
+
+# The media, HTTP server and tiny models: built once per session for every speech test module.
+pytest_plugins = ["tests.speech_fixtures"]
+
+
+def install_runtime(model: Path, backend: str, registry_root: Path, *, max_seconds: int = 120,
+                    mt_model: str | None = None, max_chunk_s: float = 30.0) -> runtime.SpeechRuntime:
+    speech = runtime.SpeechRuntime(
+        models=AsrModels(LocalModelRegistry(registry_root), str(model), backend, "cpu", cpu_threads=1),
+        links=LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")), frozenset({"127.0.0.1"}), max_seconds),
+        mt_model=mt_model, max_chunk_s=max_chunk_s,
+    )
+    runtime.install(speech)
+    return speech
+
+
+def console_session(connection: redis.Redis, lines: str, picture_dir: Path, max_seconds: int = 120) -> str:
+    """Run the console bot on ``lines`` while a real SimpleWorker serves the transcribe queue; its output."""
+    out = io.StringIO()
+    commands = Commands(JobQueue(connection), LinkPolicy(frozenset(), frozenset({"127.0.0.1"}), max_seconds))
+    bot = ConsoleBot(commands, connection, picture_dir, stdin=io.StringIO(lines), stdout=out, wait_s=60)
+    codes: list[int] = []
+    console = threading.Thread(target=lambda: codes.append(bot.run()))
+    console.start()
+    wait_for(lambda: JobQueue(connection).waiting(TRANSCRIBE) == lines.count("\n") or codes)
+    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    console.join(timeout=60)
+    assert codes == [0], out.getvalue()
+    return out.getvalue()
+
+
+def parse_srt(text: str) -> list[tuple[int, float, float, str]]:
+    cues = []
+    for match in SRT_CUE.finditer(text):
+        numbers = [int(x) for x in match.groups()[:9]]
+        start = numbers[1] * 3600 + numbers[2] * 60 + numbers[3] + numbers[4] / 1000
+        end = numbers[5] * 3600 + numbers[6] * 60 + numbers[7] + numbers[8] / 1000
+        cues.append((numbers[0], start, end, match.group(10)))
+    return cues
+
+
+def assert_valid_srt(text: str) -> list[tuple[int, float, float, str]]:
+    cues = parse_srt(text)
+    assert cues, text
+    assert "\n\n".join(block for block in text.strip().split("\n\n")) == text.strip()
+    assert len(cues) == len(text.strip().split("\n\n")), "every block is a well-formed cue"
+    assert [cue[0] for cue in cues] == list(range(1, len(cues) + 1))
+    previous_end = 0.0
+    for _, start, end, body in cues:
+        assert previous_end <= start < end, cues
+        assert body.strip()
+        previous_end = end
+    return cues
+
+
+def documents(connection: redis.Redis) -> dict[str, bytes]:
+    """The artifacts stored in Redis, by their first bytes' kind."""
+    found = {}
+    for key in connection.keys("artifact:*"):
+        data = artifacts.load(connection, key.decode())
+        assert data is not None
+        assert 0 < connection.ttl(key) <= 24 * 3600, "artifacts are short-lived"
+        found["srt" if data.startswith(b"1\n00:") else "txt"] = data
+    return found
+
+
+@pytest.mark.slow
+def test_transcribe_a_video_link_end_to_end(connection, media_server, tiny_models, tmp_path):
+    """Ack, progress, text, a .txt and a valid .srt; the same link again comes from the cache, without download."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=8)
+    link = f"{media_server}/swedish.mp4"
+    out = console_session(connection, f"/transcribe {link}\n", tmp_path)
+    assert out.splitlines()[0].startswith("Queued as job")
+    assert "Downloading the audio: 100%" in out
+    assert "Recognising speech: 100%" in out
+    assert re.search(r"Recognising speech: [1-9]\d?%\n\S", out), "progress between chunks, with the first text"
+    assert "Transcript (" in out and "(ctranslate2)" in out
+    assert "Subtitles (.srt) with the times." in out and "The text as a file." in out
+    files = documents(connection)
+    cues = assert_valid_srt(files["srt"].decode())
+    assert cues[-1][2] <= 18.5, "cues lie within the 17.4 s of audio"
+    assert files["txt"].decode().strip()
+    job_id = out.split("Queued as job ")[1].split(":")[0]
+    job = JobQueue(connection).fetch(job_id)
+    assert job is not None and job.meta["progress"] == {"stage": "recognising", "percent": 100}
+    assert job.return_value()["cached"] is False
+
+    started = time.monotonic()
+    again = console_session(connection, f"/transcribe {link}\n", tmp_path)
+    assert "from cache" in again
+    assert "Downloading" not in again and "Recognising" not in again
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("name", "reply", "max_seconds"), [
+    ("no-audio.mp4", "That video has no sound track.", 120),
+    ("silence.mp4", "I heard no speech in that video.", 120),
+    ("missing.mp4", "That video is unavailable", 120),
+    ("swedish.mp4", "s long; I take videos up to 5 s.", 5),
+])
+def test_videos_the_worker_refuses_get_a_clear_answer(connection, media_server, tiny_models, tmp_path, name, reply,
+                                                      max_seconds):
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_seconds=max_seconds)
+    out = console_session(connection, f"/transcribe {media_server}/{name}\n", tmp_path, max_seconds)
+    assert reply in out
+    assert not connection.keys("artifact:*")
+    assert not connection.keys("speech:result:*"), "refusals are not cached"
+
+
+def test_console_refuses_links_before_queueing(connection, tmp_path):
+    """Not a URL, a host not allowed, a private address: answered at once, nothing queued."""
+    out = io.StringIO()
+    commands = Commands(JobQueue(connection), LinkPolicy(frozenset({"localhost", "example.com"})))
+    bot = ConsoleBot(commands, connection, tmp_path, stdout=out, wait_s=1, stdin=io.StringIO(
+        "/transcribe not-a-link\n/translate https://vimeo.com/1\n/transcribe http://localhost:9/a.mp4\n"
+    ))
+    assert bot.run() == 0
+    text = out.getvalue()
+    assert "not a link" in text
+    assert "I only take videos from these sites: example.com, localhost (not vimeo.com)" in text
+    assert "private network address" in text
+    assert JobQueue(connection).waiting(TRANSCRIBE) == 0
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_transcription_between_chunks(connection, media_server, tiny_models, tmp_path):
+    """/cancel of a started job (a SimpleWorker cannot kill it) stops it at the next chunk, with a final message."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=5)
+    reply = ReplyTo(outbox="console-cancel", chat="me")
+    commands = Commands(JobQueue(connection), LinkPolicy(frozenset(), frozenset({"127.0.0.1"})))
+    job_id = commands.handle(f"/transcribe {media_server}/long.wav", reply).job_id
+    assert job_id
+    answers: list[str] = []
+
+    def cancel_when_recognising() -> None:
+        def recognising() -> bool:
+            job = JobQueue(connection).fetch(job_id)
+            return bool(job) and job.get_meta(refresh=True).get("progress", {}).get("stage") == "recognising"
+
+        wait_for(recognising, timeout=60, interval=0.02)
+        answers.append(commands.handle(f"/cancel {job_id}", reply).text)
+
+    canceller = threading.Thread(target=cancel_when_recognising)
+    canceller.start()
+    started = time.monotonic()
+    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    canceller.join(timeout=10)
+    assert answers == [f"Stopping job {job_id}."]
+    messages = [message for _, message in OutboxReader(connection, "console-cancel").read(block_ms=10, count=500)]
+    assert messages[-1].text == f"Stopped job {job_id} as you asked." and messages[-1].final
+    recognised = [m.text for m in messages if m.kind == "progress" and m.text.startswith("Recognising")]
+    assert recognised and "100%" not in recognised[-1], "stopped before the end"
+    assert not any(m.kind == "document" for m in messages)
+    assert not connection.keys("speech:result:*"), "a cancelled job caches nothing"
+    assert time.monotonic() - started < 60
+
+
+def test_cancel_of_a_queued_transcription_removes_it(connection):
+    commands = Commands(JobQueue(connection), LinkPolicy(frozenset(), frozenset({"127.0.0.1"})))
+    reply = ReplyTo(outbox="console-q", chat="me")
+    job_id = commands.handle("/transcribe http://127.0.0.1:9/a.mp4", reply).job_id
+    assert commands.handle(f"/cancel {job_id}", reply).text == f"Cancelled job {job_id}."
+    assert JobQueue(connection).waiting(TRANSCRIBE) == 0
+
+
+@pytest.mark.slow
+def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, media_server, tiny_models, tmp_path):
+    """Uploaded bytes (a Telegram voice note) and a platform file URL (a Discord attachment) are transcribed too."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=10)
+    commands = Commands(JobQueue(connection))
+    reply = ReplyTo(outbox="console-upload", chat="me")
+    data = (media_dir / "swedish.mp4").read_bytes()
+    answer = commands.transcribe_upload("transcribe", reply, data, "voice note.mp4")
+    assert answer.job_id and "in line" in answer.text
+    request = TranscriptionRequest(task="translate", reply=reply.to_dict(), source_id="url:attachment-1",
+                                   audio_url=f"{media_server}/swedish.wav", filename="clip.wav")
+    JobQueue(connection).enqueue(TRANSCRIBE, "workers.speech.job.run", request.to_dict(), retries=0)
+    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    messages = [message for _, message in OutboxReader(connection, "console-upload").read(block_ms=10, count=500)]
+    names = sorted(m.filename for m in messages if m.kind == "document")
+    assert names == ["clip-translate-sv.srt", "clip-translate-sv.txt",
+                     "voice-note-transcribe-sv.srt", "voice-note-transcribe-sv.txt"]
+    assert sum(m.final for m in messages) == 2
+    assert "too big" not in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text
+    assert "is empty" in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text
+    assert "lang= takes" in commands.transcribe_upload("transcribe", reply, b"x", "x.ogg", language="1").text
+
+
+def test_long_text_is_split_within_each_platform_limit():
+    words = " ".join(f"ord{i}" for i in range(3000))
+    for limit in (2000, 4096):
+        pieces = split_text(words, limit)
+        assert all(len(piece) <= limit for piece in pieces)
+        assert " ".join(pieces) == words
+
+
+def test_srt_is_valid_even_when_model_times_overlap():
+    segments = [Segment(0.0, 2.0, "ett"), Segment(1.5, 1.0, "två"), Segment(3600.5, 3601.25, "tre\n\nfyra")]
+    text = to_srt(segments)
+    cues = assert_valid_srt(text)
+    assert [c[0] for c in cues] == [1, 2, 3]
+    assert "01:00:00,500 --> 01:00:01,250\ntre\nfyra" in text

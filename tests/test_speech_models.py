@@ -1,0 +1,130 @@
+"""The recognition side: the transformers backend, Marian translation, the registry contract, the
+real processes, and one honest recognition check with a real model."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jiwer
+import pytest
+
+from common.registry import LocalModelRegistry
+from tests.conftest import REPO
+from tests.speech_fixtures import ENGLISH
+from tests.test_speech import assert_valid_srt, console_session, documents, install_runtime
+from workers.speech import audio
+from workers.speech.backends.ct2 import FasterWhisperRecogniser
+from workers.speech.backends.hf import split_by_timestamps
+from workers.speech.chunks import speech_chunks
+from workers.speech.models import AsrModels
+from workers.speech.recognise import recognise_chunks
+
+# The media, HTTP server and tiny models: built once per session for every speech test module.
+pytest_plugins = ["tests.speech_fixtures"]
+
+
+@pytest.mark.slow
+def test_transformers_backend_translates_through_whisper_task(connection, media_server, tiny_models, tmp_path):
+    """ASR_BACKEND=transformers: the whole job works and gives a valid .srt within the audio's length."""
+    install_runtime(tiny_models["transformers"], "transformers", tmp_path / "models", max_chunk_s=10)
+    out = console_session(connection, f"/translate {media_server}/swedish.mp4 lang=sv\n", tmp_path)
+    assert "Translation (" in out and "(transformers)" in out
+    cues = assert_valid_srt(documents(connection)["srt"].decode())
+    assert cues[-1][2] <= 18.5
+
+
+@pytest.mark.slow
+def test_marian_translates_each_segment_and_keeps_the_times(connection, media_server, tiny_models, tmp_path):
+    """With MT_MODEL set, /translate transcribes, then translates segment by segment: cue times are the ASR's."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=8)
+    console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
+    transcript = assert_valid_srt(documents(connection)["srt"].decode())
+    connection.delete(*connection.keys("artifact:*"))
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=8,
+                    mt_model=str(tiny_models["marian"]))
+    out = console_session(connection, f"/translate {media_server}/swedish.mp4\n", tmp_path)
+    assert f"+ {tiny_models['marian']}" in out, "the cache key and the note name the MT model"
+    translation = assert_valid_srt(documents(connection)["srt"].decode())
+    assert [(start, end) for _, start, end, _ in translation] == [(start, end) for _, start, end, _ in transcript]
+
+
+@pytest.mark.slow
+def test_a_newly_registered_version_is_used_without_restart(connection, media_server, tiny_models, tmp_path):
+    """The registry's new 'asr' version (transformers files, extra.backend) replaces the setting's model."""
+    speech = install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=10)
+    first, recogniser = speech.models.current()
+    assert first.backend == "ctranslate2" and speech.models.current()[1] is recogniser, "loaded once"
+    registry = LocalModelRegistry(tmp_path / "models")
+    registry.register(
+        "asr", lambda d: [shutil.copy(f, d / f.name) for f in tiny_models["transformers"].iterdir()],
+        metrics={"wer": 1.0}, feature_schema=[], extra={"backend": "transformers"},
+    )
+    out = console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
+    assert "Transcript (asr v1)" in out
+    source, _ = speech.models.current()
+    assert source.tag == "asr v1" and source.backend == "transformers"
+
+
+def test_timestamp_tokens_become_segments():
+    begin, eot = 50364, 50257
+    tokens = [50258, 50288, 50360, begin, 10, 11, begin + 100, begin + 100, 12, begin + 250, eot]
+    segments = split_by_timestamps(tokens, begin, eot, lambda ids: " ".join(map(str, ids)), 6.0)
+    assert [(s.start, s.end, s.text) for s in segments] == [(0.0, 2.0, "10 11"), (2.0, 5.0, "12")]
+    tail = split_by_timestamps([begin + 50, 13, eot], begin, eot, str, 4.0)
+    assert [(s.start, s.end) for s in tail] == [(1.0, 4.0)]
+
+
+@pytest.mark.slow
+def test_real_tiny_english_whisper_recognises_espeak_speech(media_dir, english_model):
+    """The one honest check: real weights (tiny.en, CTranslate2 int8) through our chunking and backend."""
+    samples = audio.decode(media_dir / "english.wav", max_seconds=60)
+    recogniser = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2)
+    segments = recognise_chunks(recogniser, samples, speech_chunks(samples), language="en", task="transcribe")
+    heard = " ".join(segment.text for segment in segments)
+
+    def normal(text: str) -> str:
+        return re.sub(r"[^a-z' ]+", " ", text.lower()).strip()
+
+    error = jiwer.wer(normal(ENGLISH), normal(heard))
+    assert error < 0.35, f"WER {error:.3f} on espeak-ng English; heard: {heard!r}"
+    print(f"tiny.en WER on espeak-ng English: {error:.3f}")
+
+
+@pytest.mark.slow
+def test_real_processes_console_and_worker(process_env, media_server, tiny_models, tmp_path):
+    """`python -m workers --queues transcribe` (model loaded at start) and `python -m bot console` with settings."""
+    env = {**process_env, "ASR_MODEL": str(tiny_models["ctranslate2"]), "ASR_BACKEND": "ctranslate2",
+           "ASR_DEVICE": "cpu", "ALLOWED_VIDEO_HOSTS": "youtube.com", "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
+           "MODEL_DIR": str(tmp_path / "models")}
+    log = tmp_path / "worker.log"
+    with log.open("w") as stderr:
+        worker = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "transcribe"], env=env,
+                                  cwd=REPO, stderr=stderr)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bot", "console"], input=f"/transcribe {media_server}/swedish.mp4\n",
+                env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert done.returncode == 0, done.stderr + log.read_text()
+    assert "Transcript (" in done.stdout and "Subtitles (.srt)" in done.stdout
+    assert "ASR model" in log.read_text() and "ready (ctranslate2 on cpu)" in log.read_text(), "loaded at start"
+
+
+def test_unknown_backend_is_refused(tmp_path):
+    with pytest.raises(Exception, match="unknown ASR backend"):
+        AsrModels(LocalModelRegistry(tmp_path), "x", "onnx", "cpu")
+
+
+def test_model_directory_files_exist(tiny_models):
+    """The fixtures' models follow the registry contract's file lists."""
+    assert {"model.bin", "config.json", "tokenizer.json", "preprocessor_config.json"} <= {
+        p.name for p in Path(tiny_models["ctranslate2"]).iterdir()}
+    assert {"config.json", "generation_config.json", "tokenizer.json", "preprocessor_config.json"} <= {
+        p.name for p in Path(tiny_models["transformers"]).iterdir()}

@@ -1,0 +1,89 @@
+"""An RQ SimpleWorker that notices, within seconds, a job whose worker process died.
+
+RQ finds abandoned jobs in a queue's StartedJobRegistry: an entry whose execution heartbeat
+expired. RQ's SimpleWorker runs the job in its own thread and sends no heartbeat while it runs, so
+it registers each job for its whole timeout plus a minute; with the default ten-minute maintenance
+interval, a job of a SIGKILLed worker was picked up again 4 to 14 minutes later. Here a small thread
+renews a short heartbeat while the job runs, and idle workers run RQ's maintenance (which retries
+abandoned jobs that have tries left and fails the others) every ``maintenance_interval`` seconds.
+
+The heartbeat TTL must stay well above its renewal interval: a live job whose heartbeat lapsed
+(a process frozen for longer than the TTL) is taken for abandoned and runs a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from rq import SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
+from rq.queue import Queue
+from rq.worker import WorkerStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How fast a dead worker's job is taken over (defaults: within about 90 s)."""
+
+    heartbeat_ttl: int = 60  # seconds a running job stays registered without a heartbeat
+    maintenance_interval: int = 30  # seconds between two searches for abandoned jobs
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_ttl < 1 or self.maintenance_interval < 1:
+            raise ValueError("heartbeat_ttl and maintenance_interval must be at least 1 second")
+
+    @property
+    def beat_every(self) -> float:
+        return self.heartbeat_ttl / 4
+
+
+class HeartbeatWorker(SimpleWorker):
+    def __init__(self, queues: list[str], *, liveness: Liveness, **kwargs: Any) -> None:
+        # An idle worker blocks in BLPOP for worker_ttl - 15 s and only looks at the maintenance
+        # clock between two waits: that wait must not outlast the maintenance interval.
+        super().__init__(
+            queues, maintenance_interval=liveness.maintenance_interval,
+            worker_ttl=liveness.maintenance_interval + 15, **kwargs,
+        )
+        self.liveness = liveness
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return self.liveness.heartbeat_ttl
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        beat = _Heartbeat(self, job, execution, self.liveness.beat_every)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            beat.stop()
+        self.set_state(WorkerStatus.IDLE)
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the running job's registration until stopped."""
+
+    def __init__(self, worker: HeartbeatWorker, job: Job, execution: Execution, every: float) -> None:
+        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
+        self.worker, self.job, self.execution, self.every = worker, job, execution, every
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.every):
+            try:
+                self.worker.maintain_heartbeats(self.job, self.execution)
+            except redis.exceptions.RedisError as exc:
+                # Redis is restarting: the next beat tries again; the job itself decides whether to fail.
+                logger.warning("heartbeat of job %s not sent: %s", self.job.id, exc)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=5)

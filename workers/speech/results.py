@@ -1,0 +1,64 @@
+"""The finished transcript to the user: text within the platform's limits, then .txt and .srt files."""
+
+from __future__ import annotations
+
+import re
+
+import redis
+
+from common import artifacts, outbox
+from common.jobs import OutboxMessage, TranscriptionRequest
+from workers.speech import subtitles
+from workers.speech.backends import Segment
+
+MESSAGE_LIMITS = {"telegram": 4096, "discord": 2000}
+DEFAULT_LIMIT = 4000
+MAX_TEXT_MESSAGES = 3  # longer transcripts: the beginning as text, the whole in the files
+ARTIFACT_TTL_S = 24 * 3600
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at line ends or spaces where possible."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text.strip():
+        pieces.append(text)
+    return pieces
+
+
+def post_results(
+    connection: redis.Redis, job_id: str, request: TranscriptionRequest, segments: list[Segment], note: str
+) -> list[str]:
+    """Post the text and both files; the last message is final. Returns the artifact keys."""
+    reply = request.reply
+    limit = MESSAGE_LIMITS.get(reply["outbox"], DEFAULT_LIMIT)
+    heading = "Translation" if request.task == "translate" else "Transcript"
+    pieces = split_text(f"{heading} ({note}):\n" + subtitles.to_text(segments).strip(), limit)
+    if len(pieces) > MAX_TEXT_MESSAGES:
+        pieces = [*pieces[:MAX_TEXT_MESSAGES], "(The rest is in the .txt file.)"]
+    for piece in pieces:
+        outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id=job_id, text=piece, final=False))
+    base = _file_base(request)
+    files = [
+        (f"{base}.txt", subtitles.to_text(segments), "The text as a file."),
+        (f"{base}.srt", subtitles.to_srt(segments), "Subtitles (.srt) with the times."),
+    ]
+    keys = []
+    for index, (filename, content, caption) in enumerate(files):
+        key = artifacts.store(connection, content.encode(), ttl_s=ARTIFACT_TTL_S)
+        keys.append(key)
+        outbox.post(connection, OutboxMessage(
+            kind="document", reply=reply, job_id=job_id, text=caption, artifact=key, filename=filename,
+            final=index == len(files) - 1,
+        ))
+    return keys
+
+
+def _file_base(request: TranscriptionRequest) -> str:
+    name = request.filename.rsplit(".", 1)[0] if request.filename else request.source_id.split(":", 1)[-1]
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "audio"
+    return f"{safe}-{request.task}-{request.language}"

@@ -1,0 +1,45 @@
+"""What a transcribe worker process sets up once, before its first job (workers/__main__.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.errors import StartupError
+from common.video_links import LinkPolicy
+from workers.speech.models import AsrModels
+
+
+@dataclass
+class SpeechRuntime:
+    models: AsrModels
+    links: LinkPolicy
+    cookies: Path | None = None
+    mt_model: str | None = None  # a Marian sv->en id or path; None: Whisper's own translate task
+    cache_ttl_s: int = 7 * 24 * 3600
+    max_chunk_s: float = 30.0  # Whisper's window; tests use less to get several chunks
+    _translators: dict[str, Any] = field(default_factory=dict)
+
+    def translator(self) -> Any:
+        """The Marian translator, loaded on first use and kept."""
+        from workers.speech.translate import SegmentTranslator
+
+        assert self.mt_model, "no MT_MODEL set"
+        if self.mt_model not in self._translators:
+            self._translators[self.mt_model] = SegmentTranslator(self.mt_model, self.models.device)
+        return self._translators[self.mt_model]
+
+
+_installed: SpeechRuntime | None = None
+
+
+def install(runtime: SpeechRuntime) -> None:
+    global _installed
+    _installed = runtime
+
+
+def current() -> SpeechRuntime:
+    if _installed is None:
+        raise StartupError("the speech runtime was not installed: start workers with `python -m workers`")
+    return _installed
