@@ -15,51 +15,37 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import redis
+from harness import (
+    DEFAULT_TITANIC_CSV,
+    drain_rate,
+    percentile,
+    process_env,
+    start_redis,
+    start_workers,
+    stop,
+    train_models,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bot.commands import Commands  # noqa: E402
-from bot.parsing import parse  # noqa: E402
-from common.embedded_redis import free_port, start_server  # noqa: E402
-from common.feature_store import LocalFeatureStore  # noqa: E402
-from common.jobs import PredictionRequest, PredictionResult, ReplyTo  # noqa: E402
-from common.outbox import OutboxReader  # noqa: E402
-from common.queues import PREDICT, JobQueue  # noqa: E402
-from common.registry import LocalModelRegistry  # noqa: E402
-from common.settings import TITANIC_SHA256  # noqa: E402
-from training.iris import pipeline as iris  # noqa: E402
-from training.titanic import pipeline as titanic  # noqa: E402
-from workers import pictures  # noqa: E402
-from workers.inference import PREDICTORS  # noqa: E402
-from workers.models import ModelCache  # noqa: E402
+from bot.commands import Commands
+from bot.parsing import parse
+from common.jobs import PredictionResult, ReplyTo
+from common.outbox import OutboxReader
+from common.queues import JobQueue
+from common.registry import LocalModelRegistry
+from workers import pictures
+from workers.inference import PREDICTORS
+from workers.models import ModelCache
 
 COMMANDS = {
     "iris": "/iris 5.1 3.5 1.4 0.2",
     "titanic": "/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C",
 }
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def train_models(root: Path, titanic_csv: str) -> Path:
-    registry = LocalModelRegistry(root / "models")
-    store = LocalFeatureStore(root / "features")
-    flowers = iris.feature_pipeline(store)
-    iris.register(registry, *iris.train(flowers, iris.IrisOptions()), iris.IrisOptions())
-    passengers = titanic.feature_pipeline(titanic_csv, TITANIC_SHA256, root, store)
-    titanic.register(registry, *titanic.train(passengers, titanic.TitanicOptions()), titanic.TitanicOptions())
-    return registry.root
 
 
 def end_to_end(connection: redis.Redis, model: str, requests: int) -> list[float]:
@@ -93,31 +79,6 @@ def in_process(cache: ModelCache, model: str, requests: int) -> list[float]:
     return latencies
 
 
-def throughput(connection: redis.Redis, env: dict[str, str], jobs: int) -> float:
-    """Jobs/s of one worker process draining a pre-filled predict queue (first to last answer)."""
-    queue = JobQueue(connection)
-    reply = ReplyTo(outbox="bench-throughput", chat="bench").to_dict()
-    features = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-    for _ in range(jobs):
-        request = PredictionRequest("iris", features, reply, picture=False)
-        queue.enqueue(PREDICT, "workers.predict.run", request.to_dict())
-    worker = subprocess.Popen([sys.executable, "-m", "workers", "--queues", PREDICT, "--burst"], env=env, cwd=REPO)
-    reader = OutboxReader(connection, "bench-throughput", consumer="bench")
-    seen, first, last = 0, 0.0, 0.0
-    while seen < jobs:
-        entries = reader.read(block_ms=5000, count=500)
-        if not entries:
-            raise RuntimeError("the worker stopped answering")
-        now = time.perf_counter()
-        first = first or now
-        last = now
-        seen += len(entries)
-        for entry_id, _ in entries:
-            reader.ack(entry_id)
-    worker.wait(timeout=60)
-    return (seen - 1) / (last - first)
-
-
 def render_times(cache: ModelCache, model: str, count: int) -> list[float]:
     version, bundle = cache.get(model)
     features = parse(COMMANDS[model]).features  # type: ignore[union-attr]
@@ -134,20 +95,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300, help="sequential requests per model")
     parser.add_argument("--jobs", type=int, default=3000, help="jobs for the throughput run")
-    parser.add_argument("--titanic-csv", default=str(REPO.parent / "shared" / "data" / "titanic.csv"))
+    parser.add_argument("--titanic-csv", default=DEFAULT_TITANIC_CSV)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        port = free_port()
-        server = start_server(root / "redis", port, detached=False)
-        url = f"redis://127.0.0.1:{port}/0"
+        server, url = start_redis(root / "redis")
         model_dir = train_models(root, args.titanic_csv)
-        env = {**os.environ, "REDIS_URL": url, "MODEL_DIR": str(model_dir), "DATA_DIR": str(root / "data")}
-        workers = [
-            subprocess.Popen([sys.executable, "-m", "workers", "--queues", queue], env=env, cwd=REPO)
-            for queue in ("predict", "render")
-        ]
+        env = process_env(root, url, model_dir)
+        workers = [start_workers(env, queue) for queue in ("predict", "render")]
         try:
             connection = redis.Redis.from_url(url)
             cache = ModelCache(LocalModelRegistry(model_dir))
@@ -165,10 +121,9 @@ def main() -> None:
                     f"{statistics.median(queued) / statistics.median(direct):9.1f}x"
                 )
             for worker in workers:
-                worker.terminate()
-                worker.wait(timeout=30)
+                stop(worker)
             workers = []
-            rate = throughput(connection, env, args.jobs)
+            rate = drain_rate(connection, env, args.jobs, processes=1)
             print(f"throughput: {rate:.0f} jobs/s for one worker process ({args.jobs} iris jobs, text answers only)")
             for model in COMMANDS:
                 times = render_times(cache, model, 20)
@@ -178,9 +133,8 @@ def main() -> None:
                 )
         finally:
             for worker in workers:
-                worker.terminate()
-            server.terminate()
-            server.wait(timeout=10)
+                stop(worker)
+            stop(server)
 
 
 if __name__ == "__main__":

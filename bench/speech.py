@@ -37,11 +37,48 @@ def make_speech(directory: Path) -> Path:
     listing = directory / "list.txt"
     listing.write_text("".join(f"file '{p}'\n" for _ in range(12) for p in parts))
     wav = directory / "speech.wav"
-    subprocess.run(["ffmpeg", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-af",
-                    "aresample=16000,apad", "-t", str(AUDIO_SECONDS), str(wav)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-af",
+            "aresample=16000,apad",
+            "-t",
+            str(AUDIO_SECONDS),
+            str(wav),
+        ],
+        check=True,
+    )
     video = directory / "speech.mp4"
-    subprocess.run(["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=64x48:r=5", "-i", str(wav),
-                    "-shortest", "-c:v", "mpeg4", "-c:a", "aac", str(video)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=64x48:r=5",
+            "-i",
+            str(wav),
+            "-shortest",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            str(video),
+        ],
+        check=True,
+    )
     return video
 
 
@@ -53,25 +90,52 @@ def make_model(directory: Path, layers: int, width: int) -> tuple[Path, Path]:
     ids = multilingual_tokenizer(hf)
     torch.manual_seed(0)
     config = WhisperConfig(
-        vocab_size=51865, num_mel_bins=80, d_model=width, encoder_layers=layers, decoder_layers=layers,
-        encoder_attention_heads=width // 64, decoder_attention_heads=width // 64, encoder_ffn_dim=4 * width,
-        decoder_ffn_dim=4 * width, pad_token_id=50257, bos_token_id=50257, eos_token_id=50257,
+        vocab_size=51865,
+        num_mel_bins=80,
+        d_model=width,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=width // 64,
+        decoder_attention_heads=width // 64,
+        encoder_ffn_dim=4 * width,
+        decoder_ffn_dim=4 * width,
+        pad_token_id=50257,
+        bos_token_id=50257,
+        eos_token_id=50257,
         decoder_start_token_id=50258,
     )
     model = WhisperForConditionalGeneration(config).eval()
     with torch.no_grad():
         model.model.decoder.embed_tokens.weight[50257] = 0.0  # never the best token: no early stop
     model.generation_config = GenerationConfig(
-        decoder_start_token_id=50258, eos_token_id=50257, pad_token_id=50257, max_length=448, is_multilingual=True,
+        decoder_start_token_id=50258,
+        eos_token_id=50257,
+        pad_token_id=50257,
+        max_length=448,
+        is_multilingual=True,
         lang_to_id={token: ids[token] for token in list(ids)[2:-6]},
         task_to_id={"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"], begin_suppress_tokens=[220, 50257], suppress_tokens=[],
+        no_timestamps_token_id=ids["<|notimestamps|>"],
+        begin_suppress_tokens=[220, 50257],
+        suppress_tokens=[],
     )
     model.save_pretrained(hf)
     WhisperFeatureExtractor(feature_size=80).save_pretrained(hf)
     ct2 = directory / "ctranslate2"
-    subprocess.run(["ct2-transformers-converter", "--model", str(hf), "--output_dir", str(ct2), "--copy_files",
-                    "tokenizer.json", "preprocessor_config.json"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "ct2-transformers-converter",
+            "--model",
+            str(hf),
+            "--output_dir",
+            str(ct2),
+            "--copy_files",
+            "tokenizer.json",
+            "preprocessor_config.json",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return hf, ct2
 
 
@@ -118,12 +182,17 @@ def whole_job(video: Path, ct2: Path, tokens: int, threads: int) -> dict[str, fl
             except redis.exceptions.ConnectionError:
                 time.sleep(0.05)
         models = AsrModels(LocalModelRegistry(video.parent / "models"), str(ct2), "ctranslate2", "cpu", threads)
-        models._loaded = (models.source(), FasterWhisperRecogniser(  # loaded before the job, as a worker does
-            str(ct2), device="cpu", cpu_threads=threads, max_new_tokens=tokens))
+        models._loaded = (
+            models.source(),
+            FasterWhisperRecogniser(  # loaded before the job, as a worker does
+                str(ct2), device="cpu", cpu_threads=threads, max_new_tokens=tokens
+            ),
+        )
         runtime.install(runtime.SpeechRuntime(models=models, links=LinkPolicy(frozenset(), frozenset({"127.0.0.1"}))))
         url = f"http://127.0.0.1:{server.server_address[1]}/{video.name}"
-        request = TranscriptionRequest(task="transcribe", reply=ReplyTo("bench", "b").to_dict(), source_id="bench",
-                                       url=url)
+        request = TranscriptionRequest(
+            task="transcribe", reply=ReplyTo("bench", "b").to_dict(), source_id="bench", url=url
+        )
         worker = SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer)
         measured: dict[str, float] = {}
 
@@ -132,14 +201,22 @@ def whole_job(video: Path, ct2: Path, tokens: int, threads: int) -> dict[str, fl
             reader = OutboxReader(connection, "bench")
             time.sleep(1.0)
             started = time.perf_counter()
-            job = JobQueue(connection).queue(TRANSCRIBE).enqueue(
-                "workers.speech.job.run", request.to_dict(), job_timeout=3600)
-            while not any(message.final for _, message in reader.read(block_ms=100)):
-                pass
+            job = (
+                JobQueue(connection)
+                .queue(TRANSCRIBE)
+                .enqueue("workers.speech.job.run", request.to_dict(), job_timeout=3600)
+            )
+            while True:
+                messages = [message for _, message in reader.read(block_ms=100)]
+                if any(message.final for message in messages):
+                    break
             measured["wall_s"] = time.perf_counter() - started
-            result = job.latest_result()
-            measured.update({k: v for k, v in (result.return_value or {}).items() if k.endswith("_s")})
             send_shutdown_command(connection, worker.name)
+            result = job.latest_result(timeout=10)
+            if result is None or not result.return_value:
+                measured["error"] = f"the job failed: {messages[-1].text}"  # type: ignore[assignment]
+                return
+            measured.update({k: v for k, v in result.return_value.items() if k.endswith("_s")})
 
         thread = threading.Thread(target=user)
         thread.start()
@@ -175,21 +252,31 @@ def main() -> None:
         seconds = len(samples) / audio.SAMPLE_RATE
         transformers_s = time_backend(
             TransformersRecogniser(str(hf), device="cpu", max_new_tokens=args.tokens, cpu_threads=args.threads),
-            samples, chunks)
+            samples,
+            chunks,
+        )
         ct2_s = time_backend(
             FasterWhisperRecogniser(str(ct2), device="cpu", cpu_threads=args.threads, max_new_tokens=args.tokens),
-            samples, chunks)
+            samples,
+            chunks,
+        )
         job = whole_job(video, ct2, args.tokens, args.threads)
+        if "error" in job:
+            sys.exit(str(job["error"]))
     other = job["wall_s"] - job["recognise_s"]
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, {platform.platform()}")
-    print(f"model: Whisper {args.layers}+{args.layers} layers x {args.width} (random weights), "
-          f"{args.tokens} tokens per chunk; audio: {seconds:.1f} s of espeak-ng Swedish in {len(chunks)} chunks")
+    print(
+        f"model: Whisper {args.layers}+{args.layers} layers x {args.width} (random weights), "
+        f"{args.tokens} tokens per chunk; audio: {seconds:.1f} s of espeak-ng Swedish in {len(chunks)} chunks"
+    )
     print(f"transformers (float32): {transformers_s:6.2f} s   RTF {transformers_s / seconds:.3f}")
     print(f"ctranslate2  (int8):    {ct2_s:6.2f} s   RTF {ct2_s / seconds:.3f}")
     print(f"ctranslate2 is {transformers_s / ct2_s:.1f}x faster than transformers")
-    print(f"whole job (ctranslate2): {job['wall_s']:.2f} s wall, recognition {job['recognise_s']:.2f} s, "
-          f"fetch+decode {job['fetch_s']:.2f} s, speech detection {job['detect_s']:.2f} s; "
-          f"not recognition: {other:.2f} s = {other / job['wall_s']:.1%}")
+    print(
+        f"whole job (ctranslate2): {job['wall_s']:.2f} s wall, recognition {job['recognise_s']:.2f} s, "
+        f"fetch+decode {job['fetch_s']:.2f} s, speech detection {job['detect_s']:.2f} s; "
+        f"not recognition: {other:.2f} s = {other / job['wall_s']:.1%}"
+    )
 
 
 if __name__ == "__main__":
