@@ -7,12 +7,16 @@ import logging
 from pathlib import Path
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from common.embedded_redis import EmbeddedRedis
 from common.errors import StartupError
 
 logger = logging.getLogger(__name__)
+
+RESTART_RETRIES = 8  # about 6 s of waiting in all
 
 
 def redact(url: str) -> str:
@@ -40,6 +44,8 @@ def connect(redis_url: str | None, data_dir: Path, *, wait_s: float = 30.0) -> r
         redis_url,
         health_check_interval=30,
         socket_keepalive=True,
+        # Commands wait out a Redis restart of a few seconds instead of failing at once.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), RESTART_RETRIES),
         retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
     )
     _ping_with_backoff(client, redis_url, wait_s)

@@ -113,7 +113,7 @@ class EmbeddedRedis:
         except OSError as exc:
             raise StartupError(f"cannot create {self._clients}: {exc.strerror}") from exc
         with self._locked():
-            self.url = self._running_url() or self._start()
+            self.url = self.running_url() or self._start()
             (self._clients / str(os.getpid())).touch()
         return self.url
 
@@ -127,7 +127,8 @@ class EmbeddedRedis:
                 redis.Redis.from_url(self.url).shutdown(nosave=True)
             self._url_file.unlink(missing_ok=True)
 
-    def _running_url(self) -> str | None:
+    def running_url(self) -> str | None:
+        """The URL of this data directory's server if one answers, without starting one."""
         if not self._url_file.exists():
             return None
         url = self._url_file.read_text().strip()

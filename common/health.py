@@ -36,7 +36,7 @@ class Check:
     detail: str
 
 
-def run_checks(build: Callable[[Settings], list[Check]], out: TextIO = sys.stdout) -> int:
+def run_checks(build: Callable[[Settings], list[Check]], out: TextIO | None = None) -> int:
     """Load the settings, run ``build``'s checks, print them; 0 when every one passed."""
     try:
         settings = load_settings()
@@ -45,16 +45,16 @@ def run_checks(build: Callable[[Settings], list[Check]], out: TextIO = sys.stdou
     return report(build(settings), out)
 
 
-def report(checks: list[Check], out: TextIO = sys.stdout) -> int:
+def report(checks: list[Check], out: TextIO | None = None) -> int:
     for check in checks:
-        print(f"{'ok' if check.ok else 'FAIL':<4}  {check.name}: {check.detail}", file=out)
+        print(f"{'ok' if check.ok else 'FAIL':<4}  {check.name}: {check.detail}", file=out or sys.stdout)
     return 0 if all(check.ok for check in checks) else CHECK_FAILED
 
 
 def check_redis(redis_url: str | None, data_dir: Path, queues: tuple[str, ...] = ()) -> Check:
     """Redis answers a PING; with ``queues``, also how many jobs wait in each and how many failed."""
     if redis_url is None:
-        redis_url = EmbeddedRedis(data_dir)._running_url()  # reads the url file and pings; starts nothing
+        redis_url = EmbeddedRedis(data_dir).running_url()  # reads the url file and pings; starts nothing
         if redis_url is None:
             where = data_dir / "redis"
             return Check("redis", False, f"REDIS_URL is unset and no embedded redis-server runs under {where}")

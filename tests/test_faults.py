@@ -8,11 +8,13 @@ dead worker in about 3 s instead of minutes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +43,15 @@ def start_workers(env: dict[str, str], processes: int) -> subprocess.Popen[bytes
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the supervisor; when a held job keeps a worker from its warm shutdown, kill the workers too."""
+    children = child_pids(process)
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.kill()
         process.wait(timeout=5)
 
@@ -100,6 +107,22 @@ def test_a_job_of_a_killed_worker_is_retried_on_another_and_answered_once(connec
         assert job.retries_left == 0
         wait_for(lambda: supervisor.poll() is None and len(child_pids(supervisor)) == 2, timeout=20)
         assert len(messages(connection, "kill-once")) == 1, "exactly one answer, and no 'failed' for the first try"
+    finally:
+        stop(supervisor)
+
+
+def test_a_long_job_of_a_live_worker_is_not_taken_for_abandoned(connection, process_env):
+    """The job outlives its 2-second heartbeat TTL several times over while an idle worker looks for abandoned jobs."""
+    supervisor = start_workers(process_env, processes=2)
+    try:
+        job_id = hold(connection, "long", "long")
+        wait_for(lambda: runs(connection, "long") == 1, timeout=30)
+        wait_for(lambda: len(child_pids(supervisor)) == 2 and len(Worker.all(connection=connection)) == 2, timeout=20)
+        time.sleep(5)
+        assert runs(connection, "long") == 1, "not started a second time"
+        connection.set(release_key("long"), 1)
+        [answer] = wait_for(lambda: messages(connection, "long"), timeout=30)
+        assert answer.job_id == job_id and answer.result == {"name": "long", "runs": 1}
     finally:
         stop(supervisor)
 
@@ -170,7 +193,13 @@ def test_workers_carry_on_after_a_redis_restart_and_queued_jobs_survive(own_redi
         wait_for(lambda: len(messages(connection, "restart")) >= 5, timeout=60)
         answers = messages(connection, "restart")
         assert [message.job_id for message in answers] == [held, *queued, after]
+        assert answers[0].result == {"name": "r1", "runs": 1}, "the running job carried on through the restart"
         assert all(message.result["label"] == "virginica" for message in answers[1:])
+        own_redis.restart()  # now while the worker waits for jobs
+        connection = redis.Redis.from_url(own_redis.url)
+        idle = ask_iris(connection, "restart")
+        wait_for(lambda: len(messages(connection, "restart")) == 6, timeout=60)
+        assert messages(connection, "restart")[-1].job_id == idle
         assert child_pids(supervisor) == [worker], "the same worker process carried on: no crash, no restart"
     finally:
         stop(supervisor)

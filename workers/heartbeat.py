@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,6 @@ from rq.queue import Queue
 from rq.worker import WorkerStatus
 
 logger = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class Liveness:
@@ -45,45 +45,59 @@ class Liveness:
 
 
 class HeartbeatWorker(SimpleWorker):
-    def __init__(self, queues: list[str], *, liveness: Liveness, **kwargs: Any) -> None:
+    # While Redis is away, RQ retries with doubling waits; capped here so that a worker is back at
+    # work within seconds of a long outage's end (RQ's cap is a minute).
+    max_connection_wait_time = 10.0
+
+    def __init__(self, queues: list[str], *, connection: redis.Redis, liveness: Liveness, **kwargs: Any) -> None:
         # An idle worker blocks in BLPOP for worker_ttl - 15 s and only looks at the maintenance
         # clock between two waits: that wait must not outlast the maintenance interval.
         super().__init__(
-            queues, maintenance_interval=liveness.maintenance_interval,
+            queues, connection=connection, maintenance_interval=liveness.maintenance_interval,
             worker_ttl=liveness.maintenance_interval + 15, **kwargs,
         )
         self.liveness = liveness
+        self._heartbeat: _Heartbeat | None = None
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.liveness.heartbeat_ttl
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
-        beat = _Heartbeat(self, job, execution, self.liveness.beat_every)
-        beat.start()
+        if self._heartbeat is None:
+            self._heartbeat = _Heartbeat(self, self.liveness.beat_every)
+            self._heartbeat.start()
+        self._heartbeat.watch((job, execution))
         try:
             self.perform_job(job, queue, execution)
         finally:
-            beat.stop()
+            self._heartbeat.watch(None)
         self.set_state(WorkerStatus.IDLE)
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the running job's registration until stopped."""
+    """One thread per worker process (not one per job: predictions take a millisecond) that renews
+    the registration of the job running now, if any."""
 
-    def __init__(self, worker: HeartbeatWorker, job: Job, execution: Execution, every: float) -> None:
-        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
-        self.worker, self.job, self.execution, self.every = worker, job, execution, every
-        self._stopped = threading.Event()
+    def __init__(self, worker: HeartbeatWorker, every: float) -> None:
+        super().__init__(name="job-heartbeat", daemon=True)
+        self.worker, self.every = worker, every
+        self._running: tuple[Job, Execution] | None = None
+        self._lock = threading.Lock()
+
+    def watch(self, running: tuple[Job, Execution] | None) -> None:
+        with self._lock:  # waits for a beat in progress: none is sent for a job after it was cleared
+            self._running = running
 
     def run(self) -> None:
-        while not self._stopped.wait(self.every):
-            try:
-                self.worker.maintain_heartbeats(self.job, self.execution)
-            except redis.exceptions.RedisError as exc:
-                # Redis is restarting: the next beat tries again; the job itself decides whether to fail.
-                logger.warning("heartbeat of job %s not sent: %s", self.job.id, exc)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.join(timeout=5)
+        while True:
+            time.sleep(self.every)
+            with self._lock:
+                if self._running is None:
+                    continue
+                job, execution = self._running
+                try:
+                    self.worker.maintain_heartbeats(job, execution)
+                except redis.exceptions.RedisError as exc:
+                    # Redis is away: the next beat tries again; the job itself decides whether to fail.
+                    logger.warning("heartbeat of job %s not sent: %s", job.id, exc)
