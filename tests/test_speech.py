@@ -42,12 +42,20 @@ SRT_CUE = re.compile(
 pytest_plugins = ["tests.speech_fixtures"]
 
 
-def install_runtime(model: Path, backend: str, registry_root: Path, *, max_seconds: int = 120,
-                    mt_model: str | None = None, max_chunk_s: float = 30.0) -> runtime.SpeechRuntime:
+def install_runtime(
+    model: Path,
+    backend: str,
+    registry_root: Path,
+    *,
+    max_seconds: int = 120,
+    mt_model: str | None = None,
+    max_chunk_s: float = 30.0,
+) -> runtime.SpeechRuntime:
     speech = runtime.SpeechRuntime(
         models=AsrModels(LocalModelRegistry(registry_root), str(model), backend, "cpu", cpu_threads=1),
         links=LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")), frozenset({"127.0.0.1"}), max_seconds),
-        mt_model=mt_model, max_chunk_s=max_chunk_s,
+        mt_model=mt_model,
+        max_chunk_s=max_chunk_s,
     )
     runtime.install(speech)
     return speech
@@ -131,14 +139,20 @@ def test_transcribe_a_video_link_end_to_end(connection, media_server, tiny_model
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize(("name", "reply", "max_seconds"), [
-    ("no-audio.mp4", "That video has no sound track.", 120),
-    ("silence.mp4", "I heard no speech in that video.", 120),
-    ("missing.mp4", "That video is unavailable", 120),
-    ("swedish.mp4", "s long; I take videos up to 5 s.", 5),
-])
-def test_videos_the_worker_refuses_get_a_clear_answer(connection, media_server, tiny_models, tmp_path, name, reply,
-                                                      max_seconds):
+@pytest.mark.parametrize(
+    ("name", "reply", "max_seconds"),
+    [
+        ("no-audio.mp4", "That video has no sound track.", 120),
+        ("silence.mp4", "I heard no speech in that video.", 120),
+        ("missing.mp4", "That video is unavailable", 120),
+        ("swedish.mp4", "s long; I take videos up to 5 s.", 5),
+        ("list.xspf", "That is a playlist; send a link to one video of it.", 120),
+        ("live.m3u8", "That is a live stream", 120),
+    ],
+)
+def test_videos_the_worker_refuses_get_a_clear_answer(
+    connection, media_server, tiny_models, tmp_path, name, reply, max_seconds
+):
     install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_seconds=max_seconds)
     out = console_session(connection, f"/transcribe {media_server}/{name}\n", tmp_path, max_seconds)
     assert reply in out
@@ -146,13 +160,26 @@ def test_videos_the_worker_refuses_get_a_clear_answer(connection, media_server, 
     assert not connection.keys("speech:result:*"), "refusals are not cached"
 
 
+def test_an_unknown_language_code_is_refused_by_the_worker(connection, media_server, tiny_models, tmp_path):
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models")
+    out = console_session(connection, f"/transcribe {media_server}/swedish.mp4 lang=qq\n", tmp_path)
+    assert "Whisper does not know the language code 'qq'" in out
+
+
 def test_console_refuses_links_before_queueing(connection, tmp_path):
     """Not a URL, a host not allowed, a private address: answered at once, nothing queued."""
     out = io.StringIO()
     commands = Commands(JobQueue(connection), LinkPolicy(frozenset({"localhost", "example.com"})))
-    bot = ConsoleBot(commands, connection, tmp_path, stdout=out, wait_s=1, stdin=io.StringIO(
-        "/transcribe not-a-link\n/translate https://vimeo.com/1\n/transcribe http://localhost:9/a.mp4\n"
-    ))
+    bot = ConsoleBot(
+        commands,
+        connection,
+        tmp_path,
+        stdout=out,
+        wait_s=1,
+        stdin=io.StringIO(
+            "/transcribe not-a-link\n/translate https://vimeo.com/1\n/transcribe http://localhost:9/a.mp4\n"
+        ),
+    )
     assert bot.run() == 0
     text = out.getvalue()
     assert "not a link" in text
@@ -177,6 +204,7 @@ def test_cancel_stops_a_running_transcription_between_chunks(connection, media_s
             return bool(job) and job.get_meta(refresh=True).get("progress", {}).get("stage") == "recognising"
 
         wait_for(recognising, timeout=60, interval=0.02)
+        answers.append(commands.handle(f"/status {job_id}", reply).text)
         answers.append(commands.handle(f"/cancel {job_id}", reply).text)
 
     canceller = threading.Thread(target=cancel_when_recognising)
@@ -184,7 +212,8 @@ def test_cancel_stops_a_running_transcription_between_chunks(connection, media_s
     started = time.monotonic()
     SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
     canceller.join(timeout=10)
-    assert answers == [f"Stopping job {job_id}."]
+    assert answers[0].startswith(f"Job {job_id} is running: recognising ")
+    assert answers[1:] == [f"Stopping job {job_id}."]
     messages = [message for _, message in OutboxReader(connection, "console-cancel").read(block_ms=10, count=500)]
     assert messages[-1].text == f"Stopped job {job_id} as you asked." and messages[-1].final
     recognised = [m.text for m in messages if m.kind == "progress" and m.text.startswith("Recognising")]
@@ -211,14 +240,23 @@ def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, me
     data = (media_dir / "swedish.mp4").read_bytes()
     answer = commands.transcribe_upload("transcribe", reply, data, "voice note.mp4")
     assert answer.job_id and "in line" in answer.text
-    request = TranscriptionRequest(task="translate", reply=reply.to_dict(), source_id="url:attachment-1",
-                                   audio_url=f"{media_server}/swedish.wav", filename="clip.wav")
+    request = TranscriptionRequest(
+        task="translate",
+        reply=reply.to_dict(),
+        source_id="url:attachment-1",
+        audio_url=f"{media_server}/swedish.wav",
+        filename="clip.wav",
+    )
     JobQueue(connection).enqueue(TRANSCRIBE, "workers.speech.job.run", request.to_dict(), retries=0)
     SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
     messages = [message for _, message in OutboxReader(connection, "console-upload").read(block_ms=10, count=500)]
     names = sorted(m.filename for m in messages if m.kind == "document")
-    assert names == ["clip-translate-sv.srt", "clip-translate-sv.txt",
-                     "voice-note-transcribe-sv.srt", "voice-note-transcribe-sv.txt"]
+    assert names == [
+        "clip-translate-sv.srt",
+        "clip-translate-sv.txt",
+        "voice-note-transcribe-sv.srt",
+        "voice-note-transcribe-sv.txt",
+    ]
     assert sum(m.final for m in messages) == 2
     assert "too big" not in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text
     assert "is empty" in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text

@@ -14,7 +14,6 @@ import pytest
 
 from common.registry import LocalModelRegistry
 from tests.conftest import REPO
-from tests.speech_fixtures import ENGLISH
 from tests.test_speech import assert_valid_srt, console_session, documents, install_runtime
 from workers.speech import audio
 from workers.speech.backends.ct2 import FasterWhisperRecogniser
@@ -44,8 +43,13 @@ def test_marian_translates_each_segment_and_keeps_the_times(connection, media_se
     console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
     transcript = assert_valid_srt(documents(connection)["srt"].decode())
     connection.delete(*connection.keys("artifact:*"))
-    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=8,
-                    mt_model=str(tiny_models["marian"]))
+    install_runtime(
+        tiny_models["ctranslate2"],
+        "ctranslate2",
+        tmp_path / "models",
+        max_chunk_s=8,
+        mt_model=str(tiny_models["marian"]),
+    )
     out = console_session(connection, f"/translate {media_server}/swedish.mp4\n", tmp_path)
     assert f"+ {tiny_models['marian']}" in out, "the cache key and the note name the MT model"
     translation = assert_valid_srt(documents(connection)["srt"].decode())
@@ -60,8 +64,11 @@ def test_a_newly_registered_version_is_used_without_restart(connection, media_se
     assert first.backend == "ctranslate2" and speech.models.current()[1] is recogniser, "loaded once"
     registry = LocalModelRegistry(tmp_path / "models")
     registry.register(
-        "asr", lambda d: [shutil.copy(f, d / f.name) for f in tiny_models["transformers"].iterdir()],
-        metrics={"wer": 1.0}, feature_schema=[], extra={"backend": "transformers"},
+        "asr",
+        lambda d: [shutil.copy(f, d / f.name) for f in tiny_models["transformers"].iterdir()],
+        metrics={"wer": 1.0},
+        feature_schema=[],
+        extra={"backend": "transformers"},
     )
     out = console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
     assert "Transcript (asr v1)" in out
@@ -79,9 +86,10 @@ def test_timestamp_tokens_become_segments():
 
 
 @pytest.mark.slow
-def test_real_tiny_english_whisper_recognises_espeak_speech(media_dir, english_model):
+def test_real_tiny_english_whisper_recognises_espeak_speech(english_speech, english_model):
     """The one honest check: real weights (tiny.en, CTranslate2 int8) through our chunking and backend."""
-    samples = audio.decode(media_dir / "english.wav", max_seconds=60)
+    wav, said = english_speech
+    samples = audio.decode(wav, max_seconds=60)
     recogniser = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2)
     segments = recognise_chunks(recogniser, samples, speech_chunks(samples), language="en", task="transcribe")
     heard = " ".join(segment.text for segment in segments)
@@ -89,7 +97,7 @@ def test_real_tiny_english_whisper_recognises_espeak_speech(media_dir, english_m
     def normal(text: str) -> str:
         return re.sub(r"[^a-z' ]+", " ", text.lower()).strip()
 
-    error = jiwer.wer(normal(ENGLISH), normal(heard))
+    error = jiwer.wer(normal(said), normal(heard))
     assert error < 0.35, f"WER {error:.3f} on espeak-ng English; heard: {heard!r}"
     print(f"tiny.en WER on espeak-ng English: {error:.3f}")
 
@@ -97,17 +105,29 @@ def test_real_tiny_english_whisper_recognises_espeak_speech(media_dir, english_m
 @pytest.mark.slow
 def test_real_processes_console_and_worker(process_env, media_server, tiny_models, tmp_path):
     """`python -m workers --queues transcribe` (model loaded at start) and `python -m bot console` with settings."""
-    env = {**process_env, "ASR_MODEL": str(tiny_models["ctranslate2"]), "ASR_BACKEND": "ctranslate2",
-           "ASR_DEVICE": "cpu", "ALLOWED_VIDEO_HOSTS": "youtube.com", "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
-           "MODEL_DIR": str(tmp_path / "models")}
+    env = {
+        **process_env,
+        "ASR_MODEL": str(tiny_models["ctranslate2"]),
+        "ASR_BACKEND": "ctranslate2",
+        "ASR_DEVICE": "cpu",
+        "ALLOWED_VIDEO_HOSTS": "youtube.com",
+        "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
     log = tmp_path / "worker.log"
     with log.open("w") as stderr:
-        worker = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "transcribe"], env=env,
-                                  cwd=REPO, stderr=stderr)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "workers", "--queues", "transcribe"], env=env, cwd=REPO, stderr=stderr
+        )
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "bot", "console"], input=f"/transcribe {media_server}/swedish.mp4\n",
-                env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+                [sys.executable, "-m", "bot", "console"],
+                input=f"/transcribe {media_server}/swedish.mp4\n",
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
         finally:
             worker.terminate()
@@ -125,6 +145,8 @@ def test_unknown_backend_is_refused(tmp_path):
 def test_model_directory_files_exist(tiny_models):
     """The fixtures' models follow the registry contract's file lists."""
     assert {"model.bin", "config.json", "tokenizer.json", "preprocessor_config.json"} <= {
-        p.name for p in Path(tiny_models["ctranslate2"]).iterdir()}
+        p.name for p in Path(tiny_models["ctranslate2"]).iterdir()
+    }
     assert {"config.json", "generation_config.json", "tokenizer.json", "preprocessor_config.json"} <= {
-        p.name for p in Path(tiny_models["transformers"]).iterdir()}
+        p.name for p in Path(tiny_models["transformers"]).iterdir()
+    }

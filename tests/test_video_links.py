@@ -19,17 +19,20 @@ def public(host: str, port: int) -> list[str]:
     return ["142.250.74.110"]
 
 
-@pytest.mark.parametrize("link", [
-    "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
-    "http://youtube.com/watch?v=dQw4w9WgXcQ&t=42s",
-    "https://youtu.be/dQw4w9WgXcQ?si=abc",
-    "https://m.youtube.com/watch?v=dQw4w9WgXcQ",
-    "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RDAMVM",
-    "https://www.youtube.com/shorts/dQw4w9WgXcQ",
-    "https://www.youtube.com/embed/dQw4w9WgXcQ",
-    "https://www.youtube.com/live/dQw4w9WgXcQ?feature=share",
-    "<https://WWW.YouTube.com./watch?v=dQw4w9WgXcQ>",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "http://youtube.com/watch?v=dQw4w9WgXcQ&t=42s",
+        "https://youtu.be/dQw4w9WgXcQ?si=abc",
+        "https://m.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RDAMVM",
+        "https://www.youtube.com/shorts/dQw4w9WgXcQ",
+        "https://www.youtube.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube.com/live/dQw4w9WgXcQ?feature=share",
+        "<https://WWW.YouTube.com./watch?v=dQw4w9WgXcQ>",
+    ],
+)
 def test_youtube_forms_normalise_to_one_video_id(link):
     """Every YouTube form of a video becomes the same canonical URL and cache id."""
     video = validate_link(link, YOUTUBE, public)
@@ -38,26 +41,31 @@ def test_youtube_forms_normalise_to_one_video_id(link):
     assert video.youtube
 
 
-@pytest.mark.parametrize(("link", "reply"), [
-    ("hello", "not a link"),
-    ("www.youtube.com/watch?v=dQw4w9WgXcQ", "not a link"),
-    ("ftp://youtube.com/watch?v=dQw4w9WgXcQ", "Only http:// and https://"),
-    ("file:///etc/passwd", "Only http:// and https://"),
-    ("https://vimeo.com/12345", "I only take videos from these sites"),
-    ("https://youtube.com.evil.example/watch?v=dQw4w9WgXcQ", "I only take videos from these sites"),
-    ("https://user:pw@youtube.com/watch?v=dQw4w9WgXcQ", "user name or password"),
-    ("https://www.youtube.com/playlist?list=PL123", "playlist"),
-    ("https://www.youtube.com/@somechannel", "names no video"),
-    ("https://www.youtube.com/watch?v=short", "names no video"),
-    ("https://youtube.com:99999/watch?v=dQw4w9WgXcQ", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("link", "reply"),
+    [
+        ("hello", "not a link"),
+        ("www.youtube.com/watch?v=dQw4w9WgXcQ", "not a link"),
+        ("ftp://youtube.com/watch?v=dQw4w9WgXcQ", "Only http:// and https://"),
+        ("file:///etc/passwd", "Only http:// and https://"),
+        ("https://vimeo.com/12345", "I only take videos from these sites"),
+        ("https://youtube.com.evil.example/watch?v=dQw4w9WgXcQ", "I only take videos from these sites"),
+        ("https://user:pw@youtube.com/watch?v=dQw4w9WgXcQ", "user name or password"),
+        ("https://www.youtube.com/playlist?list=PL123", "playlist"),
+        ("https://www.youtube.com/@somechannel", "names no video"),
+        ("https://www.youtube.com/watch?v=short", "names no video"),
+        ("https://youtube.com:99999/watch?v=dQw4w9WgXcQ", "malformed"),
+    ],
+)
 def test_refusals_are_friendly(link, reply):
     with pytest.raises(VideoRejected, match=reply):
         validate_link(link, YOUTUBE, public)
 
 
-@pytest.mark.parametrize("address", ["10.1.2.3", "127.0.0.1", "169.254.169.254", "192.168.0.1", "::1", "fd00::1",
-                                     "::ffff:10.0.0.1", "100.64.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    ["10.1.2.3", "127.0.0.1", "169.254.169.254", "192.168.0.1", "::1", "fd00::1", "::ffff:10.0.0.1", "100.64.0.1"],
+)
 def test_an_allowed_host_resolving_to_a_private_address_is_refused(address):
     """A poisoned or internal DNS answer for an allowed name does not make the worker fetch inside the network."""
     with pytest.raises(VideoRejected, match="private network address"):
@@ -85,10 +93,17 @@ def test_bot_answers_bad_links_and_queues_nothing(connection):
     """The bot validates before queueing: each bad link gets its reason, the transcribe queue stays empty."""
     commands = Commands(JobQueue(connection), YOUTUBE, resolve=public)
     reply = ReplyTo(outbox="console-test", chat="c1")
-    answers = [commands.handle(text, reply).text for text in (
-        "/transcribe", "/transcribe hello", "/translate https://vimeo.com/1", "/transcribe ftp://youtu.be/dQw4w9WgXcQ",
-        f"/transcribe {WATCH} lang=swedish", f"/transcribe {WATCH} {WATCH}",
-    )]
+    answers = [
+        commands.handle(text, reply).text
+        for text in (
+            "/transcribe",
+            "/transcribe hello",
+            "/translate https://vimeo.com/1",
+            "/transcribe ftp://youtu.be/dQw4w9WgXcQ",
+            f"/transcribe {WATCH} lang=swedish",
+            f"/transcribe {WATCH} {WATCH}",
+        )
+    ]
     assert "takes one video link" in answers[0]
     assert "not a link" in answers[1]
     assert "I only take videos from these sites" in answers[2]
@@ -111,3 +126,17 @@ def test_bot_queues_a_good_link_with_a_long_timeout(connection):
     payload = job.args[0]
     assert payload["url"] == WATCH and payload["language"] == "fi" and payload["task"] == "translate"
     assert payload["source_id"] == "youtube:dQw4w9WgXcQ"
+
+
+def test_video_settings_build_the_policy_and_refuse_a_missing_cookies_file(monkeypatch, tmp_path):
+    from common.errors import SettingsError
+    from common.settings import Settings
+
+    monkeypatch.setenv("ALLOWED_VIDEO_HOSTS", "youtube.com, Media.Example.org")
+    monkeypatch.setenv("PRIVATE_VIDEO_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("MAX_VIDEO_SECONDS", "600")
+    policy = LinkPolicy.from_settings(Settings().video)
+    assert policy == LinkPolicy(frozenset({"youtube.com", "media.example.org"}), frozenset({"127.0.0.1"}), 600)
+    monkeypatch.setenv("YTDLP_COOKIES", str(tmp_path / "missing.txt"))
+    with pytest.raises(SettingsError, match="YTDLP_COOKIES must name an existing cookies file"):
+        Settings()

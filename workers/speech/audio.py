@@ -41,8 +41,22 @@ def probe(path: Path) -> Probe:
 def decode(path: Path, *, max_seconds: float) -> np.ndarray:
     """Mono 16 kHz float32 samples of at most ``max_seconds`` (ffmpeg stops reading there)."""
     command = [
-        "ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-t", str(max_seconds),
-        "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1",
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-vn",
+        "-t",
+        str(max_seconds),
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "pipe:1",
     ]
     done = subprocess.run(command, capture_output=True, timeout=max(120.0, max_seconds), check=False)
     if done.returncode != 0:

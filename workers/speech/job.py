@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rq import get_current_job
+from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 from common import outbox
 from common.errors import VideoRejected
@@ -39,14 +40,22 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
         return transcribe(request, runtime.current(), progress)
     except Cancelled:
         logger.info("job %s cancelled by its user", job.id)
-        outbox.post(job.connection, OutboxMessage(
-            kind="text", reply=request.reply, job_id=job.id, text=f"Stopped job {job.id} as you asked.",
-        ))
+        outbox.post(
+            job.connection,
+            OutboxMessage(
+                kind="text",
+                reply=request.reply,
+                job_id=job.id,
+                text=f"Stopped job {job.id} as you asked.",
+            ),
+        )
         return {"cancelled": True}
 
 
 def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, progress: Progress) -> dict[str, Any]:
     connection = progress.job.connection
+    if request.language not in LANGUAGES:
+        raise VideoRejected(f"Whisper does not know the language code '{request.language}'; try sv, en, fi, de, ...")
     source = speech.models.source()
     marian = speech.mt_model if request.task == "translate" else None
     model_tag = source.tag + (f" + {marian}" if marian else "")
@@ -70,8 +79,10 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
 
         def after_chunk(fraction: float, found: list[Segment]) -> list[Segment]:
             if translator is not None and found:
-                found = [replace(s, text=t) for s, t in zip(found, translator.translate([s.text for s in found]),
-                                                             strict=True)]
+                found = [
+                    replace(s, text=t)
+                    for s, t in zip(found, translator.translate([s.text for s in found]), strict=True)
+                ]
             shown.extend(s.text for s in found)
             progress.update("recognising", fraction, preview=" ".join(shown))
             progress.check_cancel()
@@ -80,8 +91,12 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         progress.check_cancel()
         started = time.perf_counter()
         segments = recognise_chunks(
-            recogniser, samples, chunks, language=request.language,
-            task="transcribe" if marian else request.task, after_chunk=after_chunk,
+            recogniser,
+            samples,
+            chunks,
+            language=request.language,
+            task="transcribe" if marian else request.task,
+            after_chunk=after_chunk,
         )
         timings["recognise_s"] = time.perf_counter() - started
         if not segments:

@@ -73,9 +73,7 @@ def read_metadata(url: str, *, youtube: bool, cookies: Path | None, max_seconds:
 
 def check_duration(duration: float | None, max_seconds: int) -> None:
     if duration is not None and duration > max_seconds:
-        raise VideoRejected(
-            f"That video is {_minutes(duration)} long; I take videos up to {_minutes(max_seconds)}."
-        )
+        raise VideoRejected(f"That video is {_minutes(duration)} long; I take videos up to {_minutes(max_seconds)}.")
 
 
 def rejection(exc: DownloadError) -> VideoRejected:

@@ -54,9 +54,7 @@ class AsrModels:
     ``registry`` is a LocalModelRegistry or the Hopsworks one (same methods).
     """
 
-    def __init__(
-        self, registry: Any, fallback: str, backend: str, device: str, cpu_threads: int = 0
-    ) -> None:
+    def __init__(self, registry: Any, fallback: str, backend: str, device: str, cpu_threads: int = 0) -> None:
         if backend not in BACKENDS:
             raise DataError(f"unknown ASR backend {backend!r}; expected one of {', '.join(BACKENDS)}")
         self.registry = registry

@@ -43,8 +43,10 @@ class Progress:
 
     def update(self, stage: str, fraction: float, preview: str = "") -> None:
         percent = max(0, min(100, int(fraction * 100)))
-        self.job.meta["progress"] = {"stage": stage, "percent": percent}
-        self.job.save_meta()
+        progress = {"stage": stage, "percent": percent}
+        if self.job.meta.get("progress") != progress:  # yt-dlp reports every block it receives
+            self.job.meta["progress"] = progress
+            self.job.save_meta()
         now = time.monotonic()
         # A new stage and a stage's 100% are always shown; in between, at most one edit per interval.
         milestone = self._posted is None or self._posted[0] != stage or percent == 100

@@ -51,10 +51,18 @@ def post_results(
     for index, (filename, content, caption) in enumerate(files):
         key = artifacts.store(connection, content.encode(), ttl_s=ARTIFACT_TTL_S)
         keys.append(key)
-        outbox.post(connection, OutboxMessage(
-            kind="document", reply=reply, job_id=job_id, text=caption, artifact=key, filename=filename,
-            final=index == len(files) - 1,
-        ))
+        outbox.post(
+            connection,
+            OutboxMessage(
+                kind="document",
+                reply=reply,
+                job_id=job_id,
+                text=caption,
+                artifact=key,
+                filename=filename,
+                final=index == len(files) - 1,
+            ),
+        )
     return keys
 
 

@@ -32,11 +32,21 @@ def load_audio(
         link = validate_link(request.url, runtime.links)
         read_metadata(link.url, youtube=link.youtube, cookies=runtime.cookies, max_seconds=max_seconds)
         progress.check_cancel()
-        path = download_audio(link.url, directory, youtube=link.youtube, cookies=runtime.cookies,
-                              on_progress=lambda fraction: progress.update("downloading", fraction))
+        path = download_audio(
+            link.url,
+            directory,
+            youtube=link.youtube,
+            cookies=runtime.cookies,
+            on_progress=lambda fraction: progress.update("downloading", fraction),
+        )
     elif request.audio_url:
-        path = download_audio(request.audio_url, directory, youtube=False, cookies=None,
-                              on_progress=lambda fraction: progress.update("downloading", fraction))
+        path = download_audio(
+            request.audio_url,
+            directory,
+            youtube=False,
+            cookies=None,
+            on_progress=lambda fraction: progress.update("downloading", fraction),
+        )
     elif request.artifact:
         data = artifacts.load(connection, request.artifact)
         if data is None:

@@ -12,7 +12,7 @@ def to_text(segments: list[Segment]) -> str:
 
 
 def to_srt(segments: list[Segment]) -> str:
-    cues = []
+    cues: list[str] = []
     previous_end = 0.0
     for segment in segments:
         if not segment.text:

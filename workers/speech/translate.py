@@ -15,7 +15,7 @@ class SegmentTranslator:
         self.torch = torch
         self.device = device
         self.tokenizer = MarianTokenizer.from_pretrained(model)
-        self.model = MarianMTModel.from_pretrained(model).to(device).eval()
+        self.model = MarianMTModel.from_pretrained(model).to(device).eval()  # type: ignore[arg-type]
         # Neither input nor output may pass the model's position table (512 for the Helsinki-NLP models).
         self.max_length = int(self.model.config.max_position_embeddings)
         self.max_new_tokens = min(max_new_tokens, self.max_length - 1)

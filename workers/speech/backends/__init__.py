@@ -26,7 +26,7 @@ class Recogniser(Protocol):
 
 
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" where a GPU is visible to both libraries, else "cpu"."""
+    """ "auto" -> "cuda" where a GPU is visible to both libraries, else "cpu"."""
     if device != "auto":
         return device
     import ctranslate2

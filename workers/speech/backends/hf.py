@@ -29,7 +29,8 @@ class TransformersRecogniser:
         self.device = device
         self.dtype = torch.float16 if device == "cuda" else torch.float32
         self.processor = AutoProcessor.from_pretrained(model)
-        self.model = WhisperForConditionalGeneration.from_pretrained(model, dtype=self.dtype).to(device).eval()
+        whisper = WhisperForConditionalGeneration.from_pretrained(model, dtype=self.dtype)
+        self.model = whisper.to(device).eval()  # type: ignore[arg-type]  # transformers' stubs wrap .to
         config = self.model.generation_config
         self.end_of_text = int(config.eos_token_id)
         self.timestamp_begin = int(config.no_timestamps_token_id) + 1
@@ -46,9 +47,7 @@ class TransformersRecogniser:
                 max_new_tokens=self.max_new_tokens,
             )
         decode = self.processor.tokenizer.decode
-        return split_by_timestamps(
-            ids[0].tolist(), self.timestamp_begin, self.end_of_text, decode, len(audio) / 16_000
-        )
+        return split_by_timestamps(ids[0].tolist(), self.timestamp_begin, self.end_of_text, decode, len(audio) / 16_000)
 
 
 def split_by_timestamps(
