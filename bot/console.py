@@ -30,7 +30,7 @@ class ConsoleBot:
         self,
         commands: Commands,
         connection: redis.Redis,
-        picture_dir: Path,
+        files_dir: Path,
         *,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
@@ -38,7 +38,7 @@ class ConsoleBot:
     ) -> None:
         self.commands = commands
         self.connection = connection
-        self.picture_dir = picture_dir
+        self.files_dir = files_dir
         self.stdin = stdin
         self.stdout = stdout
         self.wait_s = wait_s
@@ -101,19 +101,22 @@ class ConsoleBot:
 
     def _show(self, message: OutboxMessage) -> None:
         text = message_text(message)
-        if message.kind == "picture" and message.artifact:
+        prefix = f"[{message.job_id}] " if message.job_id else ""
+        if message.artifact and message.kind in {"picture", "document"}:
+            kind = "picture" if message.kind == "picture" else "file"
             data = artifacts.load(self.connection, message.artifact)
             if data is None:
-                self._print(f"[{message.job_id}] the picture expired before it could be shown")
+                self._print(f"{prefix}the {kind} expired before it could be shown")
                 return
-            self.picture_dir.mkdir(parents=True, exist_ok=True)
-            path = self.picture_dir / (message.filename or f"{message.job_id}.png")
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            # The name comes from a worker: keep only its last part, so it cannot leave the folder.
+            path = self.files_dir / Path(message.filename or f"{message.job_id}.{message.kind}").name
             path.write_bytes(data)
-            # A prediction's text came before its picture; other pictures (dashboards) carry their caption.
-            caption = "" if message.result else f"{text}\n"
-            self._print(f"[{message.job_id}] {caption}picture written to {path}")
+            # A prediction's text came before its picture; other files carry their caption.
+            caption = f"{text}\n" if text and not message.result else ""
+            self._print(f"{prefix}{caption}{kind} written to {path}")
             return
-        self._print(f"[{message.job_id}] {text}" if message.job_id else text)
+        self._print(prefix + text)
 
     def _print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
