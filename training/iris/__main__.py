@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from common.backends import feature_store, model_registry
-from common.entrypoint import configure_logging, run
-from common.settings import load_settings
-from training.cli import add_options, base_parser, options_from
+from typing import Any
+
+from common.entrypoint import run
+from common.settings import Settings
+from training.cli import run_pipelines
 from training.iris import pipeline
-from training.iris.pipeline import IrisOptions
+
+
+def features(_settings: Settings, store: Any) -> str:
+    return f"iris features: {len(pipeline.feature_pipeline(store))} flowers"
 
 
 def main() -> int:
-    parser = base_parser("iris", "Store the Iris flowers as features, train a KNN classifier, register it.")
-    add_options(parser, IrisOptions)
-    args = parser.parse_args()
-    configure_logging()
-    settings = load_settings()
-    store = feature_store(settings)
-    registry = model_registry(settings)
-    if args.if_missing and registry.current("iris"):
-        print(f"iris: version {registry.current('iris').version} already registered")  # type: ignore[union-attr]
-        return 0
-    if args.step in {"features", "all"}:
-        flowers = pipeline.feature_pipeline(store)
-        print(f"iris features: {len(flowers)} flowers")
-    if args.step in {"train", "all"}:
-        options = options_from(args, IrisOptions)
-        bundle, report = pipeline.train(store.read_table(pipeline.TABLE), options)
-        version = pipeline.register(registry, bundle, report, options)
-        folder = registry.path("iris", version.version)
-        print(f"iris: {report.summary()}; registered version {version.version} ({folder / 'confusion.png'})")
-    return 0
+    return run_pipelines(
+        "iris", "Store the Iris flowers as features, train a KNN classifier, register it.",
+        pipeline.IrisOptions, pipeline, features,
+    )
 
 
 if __name__ == "__main__":

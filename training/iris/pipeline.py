@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
-import joblib
 import pandas as pd
 from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
@@ -16,7 +14,8 @@ from tqdm import tqdm
 from common.feature_store import LocalFeatureStore
 from common.registry import LocalModelRegistry, ModelVersion
 from common.schemas import IRIS
-from training.evaluation import CrossValidation, cross_validate, save_confusion_png
+from training.evaluation import CrossValidation, cross_validate
+from training.registration import register_classifier
 
 TABLE = "iris"
 
@@ -59,14 +58,4 @@ def train(flowers: pd.DataFrame, options: IrisOptions) -> tuple[dict[str, object
 def register(
     registry: LocalModelRegistry, bundle: dict[str, object], report: CrossValidation, options: IrisOptions
 ) -> ModelVersion:
-    def write(directory: Path) -> None:
-        joblib.dump(bundle, directory / "model.joblib")
-        save_confusion_png(report.confusion, IRIS.labels, "Iris: CV confusion", directory / "confusion.png")
-
-    return registry.register(
-        "iris",
-        write,
-        metrics={"cv_accuracy": report.accuracy, "cv_accuracy_std": report.accuracy_std},
-        feature_schema=list(IRIS.names),
-        extra={"algorithm": "knn", "options": asdict(options), "confusion": report.confusion},
-    )
+    return register_classifier(registry, IRIS, bundle, report, options, algorithm="knn")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import pandas as pd
 from tqdm import tqdm
 from xgboost import XGBClassifier
@@ -14,7 +13,8 @@ from common.feature_store import LocalFeatureStore
 from common.registry import LocalModelRegistry, ModelVersion
 from common.schemas import TITANIC
 from training.download import fetch_checked
-from training.evaluation import CrossValidation, cross_validate, save_confusion_png
+from training.evaluation import CrossValidation, cross_validate
+from training.registration import register_classifier
 from training.titanic.features import COLUMNS, clean, encode, fit_medians
 
 TABLE = "titanic"
@@ -74,14 +74,4 @@ def train(passengers: pd.DataFrame, options: TitanicOptions) -> tuple[dict[str, 
 def register(
     registry: LocalModelRegistry, bundle: dict[str, object], report: CrossValidation, options: TitanicOptions
 ) -> ModelVersion:
-    def write(directory: Path) -> None:
-        joblib.dump(bundle, directory / "model.joblib")
-        save_confusion_png(report.confusion, TITANIC.labels, "Titanic: CV confusion", directory / "confusion.png")
-
-    return registry.register(
-        "titanic",
-        write,
-        metrics={"cv_accuracy": report.accuracy, "cv_accuracy_std": report.accuracy_std},
-        feature_schema=list(TITANIC.names),
-        extra={"algorithm": "xgboost", "options": asdict(options), "confusion": report.confusion},
-    )
+    return register_classifier(registry, TITANIC, bundle, report, options, algorithm="xgboost")
