@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from common.jobs import OutboxMessage
-from common.schemas import IRIS, TITANIC
+from common.schemas import IRIS, TITANIC, passenger_in_words
 
 HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
 
@@ -99,10 +99,7 @@ def queue_full(retry_after: int) -> str:
 
 
 def _passenger(features: dict[str, Any]) -> str:
-    pclass = {1: "1st", 2: "2nd", 3: "3rd"}.get(int(features.get("pclass") or 3), "3rd")
-    person = "woman" if features.get("sex") == "female" else "man"
+    pclass, person = passenger_in_words(features)
     age = features.get("age")
-    if age is not None and float(age) < 15:
-        person = "girl" if person == "woman" else "boy"
     years = f" of {float(age):g}" if age is not None else ""
     return f"a {pclass}-class {person}{years}"

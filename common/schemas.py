@@ -7,6 +7,7 @@ training pipelines build their feature vectors from the same definitions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,13 @@ def titanic_title(sex: str, age: float) -> str:
     if sex == "male":
         return "Master" if age < 15 else "Mr"
     return "Miss" if age < 18 else "Mrs"
+
+
+def passenger_in_words(features: dict[str, Any]) -> tuple[str, str]:
+    """('1st', 'woman'), ('3rd', 'boy'), ...: how replies and dashboards name a passenger."""
+    pclass = {1: "1st", 2: "2nd", 3: "3rd"}.get(int(features.get("pclass") or 3), "3rd")
+    person = "woman" if features.get("sex") == "female" else "man"
+    age = features.get("age")
+    if age is not None and float(age) < 15:
+        person = "girl" if person == "woman" else "boy"
+    return pclass, person

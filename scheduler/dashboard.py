@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
+from common.schemas import passenger_in_words
 from scheduler.metrics import Summary
 
 logger = logging.getLogger(__name__)
@@ -172,11 +173,8 @@ def describe(model: str, features: dict[str, Any]) -> str:
     if model == "iris":
         return (f"sepal {features['sepal_length']:.1f}×{features['sepal_width']:.1f} cm, "
                 f"petal {features['petal_length']:.1f}×{features['petal_width']:.1f} cm")
-    pclass = {1: "1st", 2: "2nd", 3: "3rd"}.get(int(features.get("pclass") or 3), "3rd")
-    person = "woman" if features.get("sex") == "female" else "man"
+    pclass, person = passenger_in_words(features)
     age = features.get("age")
-    if age is not None and float(age) < 15:
-        person = "girl" if person == "woman" else "boy"
     years = f", {float(age):g}" if age is not None else ""
     relatives = int(features.get("sibsp") or 0) + int(features.get("parch") or 0)
     family = f", {relatives} relative{'s' if relatives != 1 else ''}" if relatives else ", alone"
