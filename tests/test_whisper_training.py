@@ -27,6 +27,7 @@ from training.whisper.__main__ import main
 from training.whisper.checkpoints import newest_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.speech_fixtures"]
 SAVE_STEPS = 3
 MORE_STEPS = 3  # what the resumed run adds to the step it resumes from
 
@@ -287,3 +288,17 @@ def _train_options() -> type:
     from training.whisper.options import TrainOptions
 
     return TrainOptions
+
+
+@pytest.mark.slow
+def test_a_transcription_job_on_a_real_worker_is_served_by_the_export(
+    pipeline: Pipeline, connection, media_server, tiny_models, tmp_path: Path
+):
+    """A /transcribe through the console bot and a real RQ worker names the registered export as its model."""
+    from tests.test_speech import assert_valid_srt, console_session, documents, install_runtime
+
+    version = LocalModelRegistry(pipeline.model_dir).current_version_number("asr")
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", pipeline.model_dir)
+    out = console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
+    assert f"Transcript (asr v{version}" in out, out
+    assert_valid_srt(documents(connection)["srt"].decode())
