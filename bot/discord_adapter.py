@@ -1,7 +1,8 @@
 """The Discord front end: slash commands in (typed options, synced at start), the "discord" outbox out.
 
 Each command's options are turned back into the text command and passed to
-:meth:`Commands.handle`, so parsing and validation stay in one place. The answer is the interaction
+:meth:`Commands.handle`, so parsing and validation stay in one place; a file attached to /transcribe
+or /translate is read here and passed to :meth:`Commands.transcribe_upload`. The answer is the interaction
 response (well inside Discord's 3 s window); results follow as follow-ups of the interaction while
 its token lasts (15 minutes), later as channel messages replying to the acknowledgement.
 """
@@ -25,7 +26,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.commands import Commands
+from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from common.errors import StartupError
 from common.jobs import ReplyTo
@@ -35,7 +36,11 @@ logger = logging.getLogger(__name__)
 
 OUTBOX = "discord"
 TOKEN_LIFETIME_S = 14 * 60  # an interaction token works for 15 minutes; keep a margin
+# Attachments are read whole into memory and stored in Redis: 25 MB is the most Discord lets anyone
+# without Nitro upload; bigger files (Nitro allows up to 500 MB) are refused before reading.
+UPLOAD_LIMIT = 25 * 2**20
 Ask = Callable[[discord.Interaction, str], Awaitable[None]]
+Speak = Callable[[discord.Interaction, str, str | None, discord.Attachment | None, str | None], Awaitable[None]]
 
 
 class DiscordPlatform:
@@ -110,7 +115,7 @@ class _Client(discord.Client):
         self.bot = bot
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_tree_error)
-        _register(self.tree, bot.ask)
+        _register(self.tree, bot.ask, bot.speech)
         self.delivery: Delivery | None = None
         self.deliveries: asyncio.Task[None] | None = None
 
@@ -181,16 +186,53 @@ class DiscordBot:
         return 1 if failed else 0
 
     async def ask(self, interaction: discord.Interaction, text: str) -> None:
+        await self._answer(interaction, lambda reply: asyncio.to_thread(self.commands.handle, text, reply))
+
+    async def speech(
+        self, interaction: discord.Interaction, task: str, link: str | None, file: discord.Attachment | None,
+        language: str | None,
+    ) -> None:
+        """/transcribe or /translate with a link (the text command) or an attached audio/video file."""
+        if file is None:
+            words = [f"/{task}", link or "", f"lang={language}" if language else ""]
+            await self.ask(interaction, " ".join(word for word in words if word))
+            return
+        refusal = None
+        if link is not None:
+            refusal = f"/{task} takes a link or a file, not both."
+        elif file.size > UPLOAD_LIMIT:
+            refusal = (f"That file is {file.size / 2**20:.1f} MB; I take files of up to {UPLOAD_LIMIT // 2**20} MB. "
+                       "Send a shorter clip, or a link to the video.")
+        elif file.content_type and not file.content_type.startswith(("audio/", "video/")):
+            refusal = f"{file.filename[:60]} is not an audio or video file."
+        if refusal is not None:
+            refused = Answer(refusal)
+            await self._answer(interaction, lambda reply: _answered(refused))
+            return
+
+        async def upload(reply: ReplyTo) -> Answer:
+            try:
+                data = await file.read()
+            except (discord.HTTPException, aiohttp.ClientError) as exc:
+                logger.warning("reading attachment %s failed: %s", file.id, exc)
+                return Answer("I could not fetch that file from Discord; please send it again.")
+            return await asyncio.to_thread(
+                self.commands.transcribe_upload, task, reply, data, file.filename, language or "sv"
+            )
+
+        await self._answer(interaction, upload)
+
+    async def _answer(self, interaction: discord.Interaction, work: Callable[[ReplyTo], Awaitable[Answer]]) -> None:
         # Every connected bot process gets each interaction: the first to claim it answers.
         if not self.connection.set(f"interaction:{interaction.id}", self.consumer, nx=True, ex=TOKEN_LIFETIME_S):
             return
         reply = ReplyTo(outbox=OUTBOX, chat=str(interaction.channel_id), message=str(interaction.id),
                         user=str(interaction.user.id))
-        handling = asyncio.ensure_future(asyncio.to_thread(self.commands.handle, text, reply))
+        handling = asyncio.ensure_future(work(reply))
         try:
             answer = await asyncio.wait_for(asyncio.shield(handling), self.defer_after_s)
         except TimeoutError:
-            # A slow answer (a link's DNS lookup, a busy Redis) must not miss Discord's 3 s window.
+            # A slow answer (a link's DNS lookup, reading a file, a busy Redis) must not miss Discord's 3 s window.
             await interaction.response.defer(thinking=True)
             answer = await handling
             message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
@@ -203,11 +245,15 @@ class DiscordBot:
             ))
 
 
+async def _answered(answer: Answer) -> Answer:
+    return answer
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _register(tree: app_commands.CommandTree, ask: Ask) -> None:
+def _register(tree: app_commands.CommandTree, ask: Ask, speak: Speak) -> None:
     """The slash commands: typed, described options that are turned back into the text command."""
 
     @tree.command(name="iris", description="Which iris species? Four measurements in cm.")
@@ -231,10 +277,8 @@ def _register(tree: app_commands.CommandTree, ask: Ask) -> None:
                  "fare": None if fare is None else _number(fare), "embarked": embarked, "title": title}
         await ask(interaction, "/titanic " + " ".join(f"{k}={v}" for k, v in given.items() if v is not None))
 
-    tree.add_command(_with_argument("translate", "Swedish speech in a video, as English text", "link",
-                                    "a YouTube link", ask))
-    tree.add_command(_with_argument("transcribe", "Swedish speech in a video, as Swedish text", "link",
-                                    "a YouTube link", ask))
+    tree.add_command(_speech("translate", "Swedish speech in a video or file, as English text", speak))
+    tree.add_command(_speech("transcribe", "Swedish speech in a video or file, as Swedish text", speak))
 
     @tree.command(name="subscribe", description="A daily monitoring picture in this channel")
     @app_commands.describe(model="which model to follow")
@@ -270,3 +314,19 @@ def _with_argument(name: str, description: str, argument: str, help_text: str, a
         name=name, description=description, callback=callback
     )
     return app_commands.rename(text=argument)(app_commands.describe(text=help_text)(command))
+
+
+def _speech(task: str, description: str, speak: Speak) -> app_commands.Command:
+    """/transcribe or /translate: a link or a file (exactly one), and the spoken language."""
+
+    async def callback(interaction: discord.Interaction, link: str | None = None,
+                       file: discord.Attachment | None = None, lang: str | None = None) -> None:
+        await speak(interaction, task, link, file, lang)
+
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=task, description=description, callback=callback
+    )
+    return app_commands.describe(
+        link="a YouTube link", file=f"or an audio or video file (up to {UPLOAD_LIMIT // 2**20} MB)",
+        lang="the spoken language's code, e.g. sv (the default), en, fi",
+    )(command)

@@ -15,10 +15,12 @@ HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
 {TITANIC.example}
     Would this passenger have survived the Titanic? Needed: pclass (1-3), sex, age.
     Optional: sibsp, parch (relatives aboard, default 0), fare (£), embarked (S, C or Q), title.
-/transcribe <youtube-link>
+/transcribe <youtube-link> [lang=xx]
     Swedish speech in a video, as Swedish text (with .txt and .srt files).
-/translate <youtube-link>
+/translate <youtube-link> [lang=xx]
     Swedish speech in a video, as English text.
+    lang=xx names another spoken language (fi, en, de, ...). Instead of a link you can send
+    a voice note or an audio/video file (in Telegram with /transcribe or /translate as caption).
 /status <job-id>   /cancel <job-id>
     Where your job is; stop it.
 /subscribe <iris|titanic|all>   /unsubscribe   /monitor <iris|titanic>

@@ -1,6 +1,7 @@
 """The Telegram front end: python-telegram-bot long polling in, the "telegram" outbox out.
 
-Handlers only translate: message text goes to :meth:`Commands.handle`, its answer is sent as a
+Handlers only translate: message text goes to :meth:`Commands.handle`, a voice note or audio/video
+file (downloaded through the Bot API) to :meth:`Commands.transcribe_upload`; the answer is sent as a
 reply and remembered as the job's acknowledgement; :class:`bot.delivery.Delivery` sends the rest.
 AIORateLimiter keeps us inside Telegram's flood limits and retries a 429 after its retry_after.
 """
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis
-from telegram import BotCommand, InputFile, ReplyParameters, Update
+from telegram import Audio, BotCommand, Document, InputFile, Message, ReplyParameters, Update, Video, VideoNote, Voice
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -29,8 +30,9 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.commands import Commands
+from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.parsing import COMMAND
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -39,6 +41,12 @@ logger = logging.getLogger(__name__)
 
 OUTBOX = "telegram"
 PHOTO_LIMIT = 10 * 2**20  # larger pictures go as documents (up to upload_limit)
+DOWNLOAD_LIMIT = 20 * 2**20  # the Bot API's getFile refuses bigger files
+DOWNLOAD_TIMEOUT_S = 120
+# Voice notes and audio/video files; in a group only with a /transcribe or /translate caption.
+MEDIA = (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
+         | filters.Document.AUDIO | filters.Document.VIDEO)
+SPEECH_CAPTION = filters.CaptionRegex(r"^/(transcribe|translate)\b")
 POLL_LOCK = "bot:telegram:poller"
 POLL_LOCK_TTL_S = 30
 # Renew the lock if it is ours, else take it if it is free: 1 when we hold it afterwards.
@@ -54,8 +62,8 @@ return 0
 COMMANDS = [
     BotCommand("iris", "Iris species from 4 measurements in cm, e.g. /iris 5.1 3.5 1.4 0.2"),
     BotCommand("titanic", "Would a passenger survive? /titanic pclass=1 sex=female age=29"),
-    BotCommand("translate", "Swedish speech in a video, as English text: /translate <link>"),
-    BotCommand("transcribe", "Swedish speech in a video, as Swedish text: /transcribe <link>"),
+    BotCommand("translate", "Swedish speech in a video or file, as English text: /translate <link>"),
+    BotCommand("transcribe", "Swedish speech in a video or file, as Swedish text: /transcribe <link>"),
     BotCommand("subscribe", "Daily monitoring picture here: /subscribe iris|titanic|all"),
     BotCommand("unsubscribe", "Stop the daily monitoring pictures"),
     BotCommand("monitor", "The monitoring picture now: /monitor iris|titanic"),
@@ -148,6 +156,9 @@ class TelegramBot:
         self.application.add_handler(
             MessageHandler(filters.TEXT & (filters.COMMAND | filters.ChatType.PRIVATE), self._on_message)
         )
+        self.application.add_handler(
+            MessageHandler(MEDIA & (filters.ChatType.PRIVATE | SPEECH_CAPTION), self._on_media)
+        )
         self.application.add_error_handler(self._on_error)
 
     def run(self) -> int:
@@ -216,11 +227,42 @@ class TelegramBot:
         message = update.effective_message
         if message is None or not message.text:
             return
-        reply = ReplyTo(
-            outbox=OUTBOX, chat=str(message.chat_id), message=str(message.message_id),
-            user=str(message.from_user.id) if message.from_user else None,
+        answer = await asyncio.to_thread(self.commands.handle, message.text, _reply_to(message))
+        await self._answer(message, answer)
+
+    async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A voice note or audio/video file: its caption may say /translate and lang=xx."""
+        message = update.effective_message
+        media = message and (message.voice or message.audio or message.video or message.video_note
+                             or message.document)
+        if message is None or not media:
+            return
+        task, language = caption_request(message.caption or "")
+        if task not in {"transcribe", "translate"}:
+            await message.reply_text(f"/{task} takes no file: caption it /transcribe or /translate, or leave "
+                                     "the caption empty to transcribe it.", do_quote=True)
+            return
+        if media.file_size and media.file_size > DOWNLOAD_LIMIT:
+            await message.reply_text(_too_big(media.file_size), do_quote=True)
+            return
+        try:
+            file = await context.bot.get_file(media, read_timeout=DOWNLOAD_TIMEOUT_S)
+            if file.file_size and file.file_size > DOWNLOAD_LIMIT:
+                await message.reply_text(_too_big(file.file_size), do_quote=True)
+                return
+            data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
+        except NetworkError as exc:  # BadRequest "file is too big" too, when no size was announced
+            logger.warning("downloading the file of message %s failed: %s", message.message_id, exc.message)
+            too_big = isinstance(exc, BadRequest) and "too big" in exc.message
+            await message.reply_text(_too_big(None) if too_big else "I could not fetch that file from Telegram; "
+                                     "please send it again.", do_quote=True)
+            return
+        answer = await asyncio.to_thread(
+            self.commands.transcribe_upload, task, _reply_to(message), data, _filename(media), language
         )
-        answer = await asyncio.to_thread(self.commands.handle, message.text, reply)
+        await self._answer(message, answer)
+
+    async def _answer(self, message: Message, answer: Answer) -> None:
         sent = await message.reply_text(answer.text, do_quote=True)
         if answer.job_id:
             self.acks.remember(answer.job_id, Ack(chat=str(sent.chat_id), message=str(sent.message_id)))
@@ -231,3 +273,39 @@ class TelegramBot:
             logger.warning("Telegram error while handling an update: %s", error.message)
         else:
             logger.error("error while handling an update", exc_info=error)
+
+
+def _reply_to(message: Message) -> ReplyTo:
+    return ReplyTo(
+        outbox=OUTBOX, chat=str(message.chat_id), message=str(message.message_id),
+        user=str(message.from_user.id) if message.from_user else None,
+    )
+
+
+def caption_request(caption: str) -> tuple[str, str]:
+    """`/translate lang=fi` as ("translate", "fi"); no command means /transcribe of Swedish."""
+    words = caption.split()
+    match = COMMAND.fullmatch(words[0]) if words else None
+    if match is None:
+        return "transcribe", "sv"
+    language = "sv"
+    for word in words[1:]:
+        key, separator, value = word.partition("=")
+        if separator and key.lower() in {"lang", "language"}:
+            language = value
+    return match.group(1).lower(), language
+
+
+def _filename(media: Voice | Audio | Video | VideoNote | Document) -> str:
+    """The name the transcript files are named after; voice and video notes have none."""
+    if isinstance(media, Voice):
+        return "voice-note.ogg"
+    if isinstance(media, VideoNote):
+        return "video-note.mp4"
+    return media.file_name or ("video.mp4" if isinstance(media, Video) else "audio")
+
+
+def _too_big(size: int | None) -> str:
+    shown = f" is {size / 2**20:.1f} MB" if size else " is too big"
+    return (f"That file{shown}; Telegram lets bots download files of up to {DOWNLOAD_LIMIT // 2**20} MB. "
+            "Send a shorter clip, or a link to the video.")

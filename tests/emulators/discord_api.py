@@ -2,7 +2,8 @@
 
 REST: users/@me, oauth2/applications/@me, application commands (PUT), the interaction callback,
 webhook follow-ups and edits, channel messages. Gateway: HELLO, IDENTIFY -> READY, heartbeats,
-and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`.
+and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`; a file
+option (:class:`Upload`) is sent as an attachment in ``resolved`` and served from ``/attachments/``.
 Messages are recorded as the channel shows them (``messages``); :meth:`fail` makes a route
 answer 429 (marked with ``Via`` as Discord's are) or a 5xx.
 """
@@ -27,6 +28,15 @@ BOT_USER = {"id": str(APP_ID), "username": "mljobs", "discriminator": "0", "glob
 USER = {"id": "800000000000000007", "username": "ada", "discriminator": "0", "global_name": "Ada", "avatar": None}
 UPLOAD_LIMIT = 10 * 2**20
 OPTION_TYPES = {str: 3, int: 4, float: 10}
+
+
+@dataclass
+class Upload:
+    """A file a user attaches to a slash command's attachment option."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
 
 
 @dataclass
@@ -63,7 +73,9 @@ class DiscordEmulator:
         self._sockets: list[web.WebSocketResponse] = []
         self._sequence = itertools.count(1)
         app = web.Application(client_max_size=30 * 2**20)
+        self.uploads: dict[str, bytes] = {}  # attachment path -> the bytes a user attached
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{path:.*}", self._attachment)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
         self.server = EmulatorServer(app)
 
@@ -90,13 +102,15 @@ class DiscordEmulator:
         """A user runs a slash command in a guild channel; returns the interaction id."""
         command = next(c for c in self.commands if c["name"] == name)
         interaction_id = next(self._ids)
+        resolved: dict[str, Any] = {}
+        values = [self._option(name, value, interaction_id, channel_id, resolved) for name, value in options.items()]
         member = {"user": USER, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
                   "permissions": "2248473465835073"}
         payload = {
             "id": str(interaction_id), "application_id": str(APP_ID), "type": 2, "version": 1,
             "token": f"interaction-token-{interaction_id}", "locale": "en-US", "guild_locale": "en-US",
-            "data": {"id": command["id"], "name": name, "type": 1,
-                     "options": [{"name": k, "type": OPTION_TYPES[type(v)], "value": v} for k, v in options.items()]},
+            "data": {"id": command["id"], "name": name, "type": 1, "options": values,
+                     **({"resolved": resolved} if resolved else {})},
             "guild_id": str(GUILD_ID), "guild": {"id": str(GUILD_ID), "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
             "channel": {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
@@ -109,6 +123,21 @@ class DiscordEmulator:
         self._interaction_channels[interaction_id] = channel_id
         self.server.call(self._dispatch("INTERACTION_CREATE", payload))
         return interaction_id
+
+    def _option(self, name: str, value: Any, interaction_id: int, channel_id: int,
+                resolved: dict[str, Any]) -> dict[str, Any]:
+        """An option as Discord sends it; an Upload becomes an attachment (type 11) in ``resolved``."""
+        if not isinstance(value, Upload):
+            return {"name": name, "type": OPTION_TYPES[type(value)], "value": value}
+        attachment_id = str(next(self._ids))
+        path = f"{channel_id}/{attachment_id}/{value.filename}"
+        self.uploads[path] = value.data
+        url = f"http://127.0.0.1:{self.server.port}/attachments/{path}"
+        resolved.setdefault("attachments", {})[attachment_id] = {
+            "id": attachment_id, "filename": value.filename, "size": len(value.data), "url": url, "proxy_url": url,
+            **({"content_type": value.content_type} if value.content_type else {}),
+        }
+        return {"name": name, "type": 11, "value": attachment_id}
 
     def fail(self, route: str, status: int = 429, retry_after: float = 1, times: int = 1) -> None:
         """The next calls whose 'METHOD path' starts with ``route`` fail, e.g. ``fail('POST /webhooks')``."""
@@ -155,6 +184,17 @@ class DiscordEmulator:
         await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._sequence), "d": data}))
 
     # REST.
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        """The CDN: an attached file's bytes, the call recorded as ``GET /attachments/...``."""
+        path = request.match_info["path"]
+        call = Call("GET", f"/attachments/{path}", time.monotonic())
+        with self.server.lock:
+            self.calls.append(call)
+        if path not in self.uploads:
+            call.status = 404
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.uploads[path], content_type="application/octet-stream")
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]

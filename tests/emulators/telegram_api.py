@@ -1,9 +1,11 @@
 """A small Telegram Bot API emulator: what python-telegram-bot calls, answered as Telegram would.
 
 Methods: getMe, getUpdates (long poll), deleteWebhook, setMyCommands, sendMessage, editMessageText,
-sendPhoto, sendDocument. It records what the bot sent as the chat would show it (``messages``) and
-every call with its time (``calls``). Tests can make a method answer 429 with ``retry_after``
-(:meth:`TelegramEmulator.fail`) or hold a call until released (:meth:`TelegramEmulator.hold`).
+sendPhoto, sendDocument, getFile, and the file download route (``/file/bot<token>/<path>``) for
+files a user sent (:meth:`TelegramEmulator.user_sends`). It records what the bot sent as the chat
+would show it (``messages``) and every call with its time (``calls``). Tests can make a method
+answer 429 with ``retry_after`` (:meth:`TelegramEmulator.fail`) or hold a call until released
+(:meth:`TelegramEmulator.hold`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tests.emulators import EmulatorServer, json_body
 
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "ML jobs", "username": "mljobs_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+DOWNLOAD_LIMIT = 20 * 2**20  # getFile refuses bigger files, as the real Bot API does
 JSON_FIELDS = {"reply_parameters", "commands", "chat_id", "message_id", "offset", "timeout", "limit"}
 
 
@@ -64,12 +67,14 @@ class TelegramEmulator:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, data) of what users sent
         self._failures: dict[str, list[tuple[int, float]]] = {}
         self._holds: dict[str, threading.Event] = {}
         self._hold_after: dict[str, int] = {}
         self.held: dict[str, threading.Event] = {}  # set when a held call has arrived
         app = web.Application(client_max_size=60 * 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self.server = EmulatorServer(app)
         self._new_update: asyncio.Event | None = None
         self._closing = False
@@ -103,6 +108,43 @@ class TelegramEmulator:
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "first_name": "Ada"},
             "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
         }
+        with self.server.lock:
+            self._updates.append({"update_id": next(self._update_ids), "message": message})
+        self.server.soon(self._new_update.set)  # type: ignore[union-attr]
+        return message_id
+
+    def user_sends(
+        self, kind: str, data: bytes, *, mime_type: str | None = None, file_name: str | None = None,
+        caption: str | None = None, chat_id: int = 111, user_id: int = 7, duration: int = 5, sized: bool = True,
+    ) -> int:
+        """A user sends a file: ``kind`` is voice, audio, video, video_note or document; returns its message_id.
+
+        ``sized=False`` leaves out file_size, which the Bot API marks optional.
+        """
+        message_id = next(self._message_ids)
+        file_id = f"{kind}-file-{message_id}"
+        self.files[file_id] = (f"{kind}s/file_{message_id}", data)
+        media: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{message_id}"}
+        if sized:
+            media["file_size"] = len(data)
+        if kind in {"voice", "audio", "video", "video_note"}:
+            media["duration"] = duration
+        if kind in {"video", "video_note"}:
+            media.update({"width": 240, "height": 240} if kind == "video" else {"length": 240})
+        if mime_type is not None:
+            media["mime_type"] = mime_type
+        if file_name is not None:
+            media["file_name"] = file_name
+        message: dict[str, Any] = {
+            "message_id": message_id, "date": int(time.time()), kind: media,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "first_name": "Ada"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+        }
+        if caption is not None:
+            message["caption"] = caption
+            command = caption.split()[0] if caption.startswith("/") else ""
+            if command:
+                message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         with self.server.lock:
             self._updates.append({"update_id": next(self._update_ids), "message": message})
         self.server.soon(self._new_update.set)  # type: ignore[union-attr]
@@ -205,6 +247,26 @@ class TelegramEmulator:
             event.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
+
+    async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("file_id") not in self.files:
+            raise Refused(400, "Bad Request: invalid file_id")
+        path, data = self.files[params["file_id"]]
+        if len(data) > DOWNLOAD_LIMIT:
+            raise Refused(400, "Bad Request: file is too big")
+        return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"], "file_size": len(data),
+                "file_path": path}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: the bytes, recorded as a "download" call."""
+        call = Call("download", {"path": request.match_info["path"]}, time.monotonic())
+        with self.server.lock:
+            self.calls.append(call)
+        found = next((data for path, data in self.files.values() if path == request.match_info["path"]), None)
+        if request.match_info["token"] != self.token or found is None:
+            call.status = 404
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found, content_type="application/octet-stream")
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._record(params, SentMessage(0, int(params["chat_id"]), text=params["text"], edits=[params["text"]]))
