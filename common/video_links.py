@@ -36,8 +36,11 @@ YOUTUBE_DOMAINS = frozenset(
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 YOUTUBE_PATHS = ("shorts", "embed", "live", "v", "e")
 EXAMPLE = "/transcribe https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+MAX_LINK_CHARS = 2000
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 Resolver = Callable[[str, int], Iterable[str]]
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,12 @@ def resolve_addresses(host: str, port: int) -> list[str]:
 def validate_link(text: str, policy: LinkPolicy, resolve: Resolver = resolve_addresses) -> VideoLink:
     """The link in ``text`` if it is one we fetch; VideoRejected (the user's reply) otherwise."""
     text = text.strip().strip("<>")  # Discord users wrap links in <> to suppress the preview
-    parts = urlsplit(text if "://" in text else "")
+    if len(text) > MAX_LINK_CHARS:
+        raise VideoRejected(f"That link is over {MAX_LINK_CHARS} characters long; send a shorter one.")
+    try:
+        parts = urlsplit(text if "://" in text else "")
+    except ValueError:  # an unclosed [IPv6] bracket, or a netloc that NFKC-normalises to '@', '/', ...
+        raise VideoRejected(f"That link has a malformed address. Example: {EXAMPLE}") from None
     if parts.scheme and parts.scheme.lower() not in {"http", "https"}:
         raise VideoRejected(f"Only http:// and https:// links work, not {parts.scheme[:10]}://. Example: {EXAMPLE}")
     if not parts.scheme or not parts.netloc:
@@ -83,17 +91,32 @@ def validate_link(text: str, policy: LinkPolicy, resolve: Resolver = resolve_add
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError:
         raise VideoRejected(f"That link has a malformed address. Example: {EXAMPLE}") from None
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # even an empty user name: what is left of '@' is not the host people see
         raise VideoRejected("Links with a user name or password in them are not taken.")
     if not host or not policy.accepts(host):
         shown = ", ".join(sorted(policy.allowed_hosts)) or "none"
-        raise VideoRejected(f"I only take videos from these sites: {shown} (not {host[:60] or 'that'}).")
+        raise VideoRejected(f"I only take videos from these sites: {shown} (not {_visible(host) or 'that'}).")
     _check_addresses(host, port, policy, resolve)
     if host in YOUTUBE_DOMAINS:
         video = youtube_id(parts.netloc, parts.path, parts.query, host)
         return VideoLink(f"https://www.youtube.com/watch?v={video}", f"youtube:{video}", youtube=True)
     url = parts._replace(fragment="").geturl()
     return VideoLink(url, "url:" + hashlib.sha256(url.encode()).hexdigest()[:20], youtube=False)
+
+
+def check_address(url: str, policy: LinkPolicy, resolve: Resolver = resolve_addresses) -> None:
+    """For every request the worker makes after the link was accepted (a redirect, a format file, a
+    stream's segments, a page's embeds): any http(s) host, but only at public addresses (or one the
+    operator named private). VideoRejected otherwise."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise VideoRejected("That video points to a malformed address; I did not fetch it.") from None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        raise VideoRejected("That video points to something other than a web address; I did not fetch it.")
+    _check_addresses(host, port, policy, resolve)
 
 
 def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
@@ -106,9 +129,11 @@ def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
         candidate = next(iter(parse_qs(query).get("v", [])), None)
     elif len(segments) >= 2 and segments[0] in YOUTUBE_PATHS:
         candidate = segments[1]
-    if candidate and YOUTUBE_ID.fullmatch(candidate):
+    if candidate == "live_stream":  # /embed/live_stream?channel=...: whatever the channel is streaming now
+        raise VideoRejected("That is a channel's live stream; send a link to a video once the stream has ended.")
+    if candidate and candidate != "videoseries" and YOUTUBE_ID.fullmatch(candidate):
         return candidate
-    if "list" in parse_qs(query) or segments[:1] == ["playlist"]:
+    if "list" in parse_qs(query) or segments[:1] == ["playlist"] or candidate == "videoseries":
         raise VideoRejected("That is a playlist; send a link to one video of it.")
     raise VideoRejected(f"That YouTube link names no video (channels and pages are not taken). Example: {EXAMPLE}")
 
@@ -116,12 +141,32 @@ def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
 def _check_addresses(host: str, port: int, policy: LinkPolicy, resolve: Resolver) -> None:
     addresses = list(resolve(host, port))
     if not addresses:
-        raise VideoRejected(f"I cannot find the site {host[:60]}: check the link.")
+        raise VideoRejected(f"I cannot find the site {_visible(host)}: check the link.")
     if host in policy.private_hosts:
         return
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
+        if not all(inner.is_global and not inner.is_multicast for inner in _with_embedded(ip)):
             raise VideoRejected("That link points to a private network address; I only fetch public videos.")
+
+
+def _with_embedded(ip: Address) -> list[Address]:
+    """The address and any IPv4 address inside an IPv6 one: 2002:7f00:1:: (6to4), 64:ff9b::7f00:1 (NAT64)
+    and ::7f00:1 count as global to ``ipaddress`` but may reach 127.0.0.1."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return [ip]
+    found: list[Address] = [ip]
+    if ip.ipv4_mapped:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour:
+        found.append(ip.sixtofour)
+    if ip.teredo:
+        found.extend(ip.teredo)
+    if ip in NAT64 or int(ip) >> 32 == 0:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _visible(host: str) -> str:
+    """The host as the reply shows it: look-alike and control characters escaped (youtube\\uff0ecom)."""
+    return host[:60].encode("ascii", "backslashreplace").decode()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from yt_dlp import YoutubeDL
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
-from workers.speech.metadata import rejection, ytdlp_options
+from workers.speech.metadata import Guard, GuardedYoutubeDL, rejection, ytdlp_options
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def download_audio(
     youtube: bool,
     cookies: Path | None,
     on_progress: Callable[[float], None] = lambda fraction: None,
+    guard: Guard | None = None,
 ) -> Path:
     """Fetch the best audio-only format (or the whole file where there is none) into ``directory``."""
 
@@ -41,13 +43,27 @@ def download_audio(
         "max_filesize": MAX_DOWNLOAD_BYTES,
         "overwrites": True,
     }
-    with YoutubeDL(options) as ydl:
+    refused: VideoRejected | None = None
+    with GuardedYoutubeDL(options, guard) as ydl:
         try:
             info = ydl.extract_info(url, download=True)
         except DownloadError as exc:
             raise rejection(exc) from exc
+        except VideoRejected as exc:  # the request guard, mid-download
+            refused = VideoRejected(str(exc))  # without the traceback, which holds yt-dlp's frames
+    if refused is not None:
+        _collect_open_parts()
+        raise refused
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not Path(downloads[0]["filepath"]).is_file():
         raise VideoRejected("That video could not be downloaded (it may be too large).")
     on_progress(1.0)
     return Path(downloads[0]["filepath"])
+
+
+def _collect_open_parts() -> None:
+    """yt-dlp's fragment downloader keeps its part file in a reference cycle, left open when a request
+    fails with an error it does not expect; collected later it would warn at some random moment."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from yt_dlp import YoutubeDL
+from yt_dlp.networking import Request, Response
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
@@ -37,6 +39,36 @@ class YtdlpLog:
         logger.info("yt-dlp: %s", message)
 
 
+Guard = Callable[[str], None]  # raises VideoRejected for a URL the worker must not fetch
+
+
+class GuardedYoutubeDL(YoutubeDL):
+    """YoutubeDL whose every HTTP request (pages, embeds, formats, segments) passes ``guard`` first.
+
+    yt-dlp follows redirects inside one request; the worker walks a link's redirects itself before
+    yt-dlp sees it (source.py), so a redirect seen here is a second one: its target is checked too
+    and the response dropped, though by then the request was sent.
+    """
+
+    def __init__(self, options: dict[str, Any], guard: Guard | None) -> None:
+        super().__init__(options)
+        self.guard = guard
+
+    def urlopen(self, req: str | Request) -> Response:
+        url = req if isinstance(req, str) else req.url
+        if self.guard is None:
+            return super().urlopen(req)
+        self.guard(url)
+        response = super().urlopen(req)
+        if response.url != url:
+            try:
+                self.guard(response.url)
+            except VideoRejected:
+                response.close()
+                raise
+        return response
+
+
 def ytdlp_options(*, youtube: bool, cookies: Path | None) -> dict[str, Any]:
     """Options shared by metadata and download: one extractor only, one video only, quiet."""
     options: dict[str, Any] = {
@@ -54,8 +86,10 @@ def ytdlp_options(*, youtube: bool, cookies: Path | None) -> dict[str, Any]:
     return options
 
 
-def read_metadata(url: str, *, youtube: bool, cookies: Path | None, max_seconds: int) -> VideoInfo:
-    with YoutubeDL(ytdlp_options(youtube=youtube, cookies=cookies)) as ydl:
+def read_metadata(
+    url: str, *, youtube: bool, cookies: Path | None, max_seconds: int, guard: Guard | None = None
+) -> VideoInfo:
+    with GuardedYoutubeDL(ytdlp_options(youtube=youtube, cookies=cookies), guard) as ydl:
         try:
             info = ydl.extract_info(url, download=False)
         except DownloadError as exc:

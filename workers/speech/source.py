@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import urllib.error
+import urllib.request
+from functools import partial
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 import redis
@@ -11,7 +15,7 @@ import redis
 from common import artifacts
 from common.errors import VideoRejected
 from common.jobs import TranscriptionRequest
-from common.video_links import validate_link
+from common.video_links import LinkPolicy, check_address, validate_link
 from workers.speech import audio
 from workers.speech.download import download_audio
 from workers.speech.metadata import check_duration, read_metadata
@@ -20,24 +24,30 @@ from workers.speech.runtime import SpeechRuntime
 
 logger = logging.getLogger(__name__)
 
+MAX_REDIRECTS = 5
+
 
 def load_audio(
     connection: redis.Redis, request: TranscriptionRequest, runtime: SpeechRuntime, directory: Path, progress: Progress
 ) -> np.ndarray:
     """16 kHz mono samples; ``directory`` (removed by the caller) holds the downloaded file meanwhile."""
     max_seconds = runtime.links.max_seconds
+    guard = partial(check_address, policy=runtime.links)  # every request yt-dlp makes: public addresses only
     progress.update("fetching", 0.0)
     if request.url:
         # Checked again here: what a name resolves to can change between queueing and now.
         link = validate_link(request.url, runtime.links)
-        read_metadata(link.url, youtube=link.youtube, cookies=runtime.cookies, max_seconds=max_seconds)
+        # YouTube links are canonical watch URLs for its own extractor; others may redirect anywhere.
+        url = link.url if link.youtube else follow_redirects(link.url, runtime.links)
+        read_metadata(url, youtube=link.youtube, cookies=runtime.cookies, max_seconds=max_seconds, guard=guard)
         progress.check_cancel()
         path = download_audio(
-            link.url,
+            url,
             directory,
             youtube=link.youtube,
             cookies=runtime.cookies,
             on_progress=lambda fraction: progress.update("downloading", fraction),
+            guard=guard,
         )
     elif request.audio_url:
         path = download_audio(
@@ -46,6 +56,7 @@ def load_audio(
             youtube=False,
             cookies=None,
             on_progress=lambda fraction: progress.update("downloading", fraction),
+            guard=guard,
         )
     elif request.artifact:
         data = artifacts.load(connection, request.artifact)
@@ -64,3 +75,45 @@ def load_audio(
     samples = audio.decode(path, max_seconds=max_seconds + 1)
     check_duration(len(samples) / audio.SAMPLE_RATE, max_seconds)
     return samples
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Leaves every 3xx alone (even one with a Location urllib cannot parse): urllib then raises HTTPError."""
+
+    def http_error_302(self, *args: object) -> None:
+        return None
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def follow_redirects(url: str, links: LinkPolicy, max_hops: int = MAX_REDIRECTS) -> str:
+    """The URL a link finally leads to, each hop's target checked against ``links`` before it is asked.
+
+    yt-dlp follows redirects without asking, so an allowed host answering 302 to 10.0.0.1 (or an
+    open redirect on it) would make the worker fetch inside its own network. Errors other than a
+    refusal leave the URL as it is: yt-dlp then tries it and words the failure.
+    """
+    opener = urllib.request.build_opener(_NoRedirect)
+    for _ in range(max_hops + 1):
+        # Only http(s): every URL here passed validate_link.
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})  # noqa: S310
+        try:
+            opener.open(request, timeout=30).close()  # the headers only: the body is left unread
+            return url
+        except urllib.error.HTTPError as answer:
+            answer.close()
+            location = answer.headers.get("Location") if 300 <= answer.code < 400 else None
+            if not location:
+                return url
+        except (urllib.error.URLError, OSError, ValueError):
+            return url
+        try:
+            target = urljoin(url, location)
+        except ValueError:
+            target = location  # validate_link words what is wrong with it
+        try:
+            url = validate_link(target, links).url
+        except VideoRejected as refused:
+            logger.info("refused a redirect from %s to %s", url, target[:200])
+            raise VideoRejected(f"That link redirects somewhere I do not fetch from. {refused}") from None
+    raise VideoRejected(f"That link redirects more than {max_hops} times; send the video's own address.")
