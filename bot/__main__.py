@@ -8,8 +8,8 @@ import logging
 from pydantic import SecretStr
 
 from bot.commands import Commands
-from bot.delivery import redact_logs
 from bot.limits import LimitOptions, Limits
+from bot.redaction import redact_logs
 from common.connection import connect
 from common.entrypoint import configure_logging, run
 from common.errors import SettingsError

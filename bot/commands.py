@@ -18,7 +18,7 @@ from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse
 from bot.replies import HELP_TEXT, acknowledgement, ordinal, subscribed, unsubscribed
 from common import artifacts
-from common.errors import BadCommand, UserError
+from common.errors import BadCommand, Busy, UserError
 from common.jobs import PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
 from common.queues import PREDICT, RENDER, TRANSCRIBE, JobQueue
 from common.settings import YOUTUBE_HOSTS
@@ -96,12 +96,14 @@ class Commands:
         return self._enqueue_speech(request)
 
     def transcribe_upload(
-        self, task: str, reply: ReplyTo, data: bytes, filename: str, language: str = "sv"
+        self, task: str, reply: ReplyTo, data: bytes, filename: str, language: str = "sv", *,
+        admitted: bool = False,
     ) -> Answer:
         """A chat attachment (voice note, audio or video file) through the speech pipeline.
 
         The adapters download the file (they hold the token its URL needs) and pass its bytes; the
-        worker reads them back from a short-lived artifact.
+        worker reads them back from a short-lived artifact. ``admitted``: the adapter already let
+        :meth:`admit` count this job before downloading, so it is not counted again.
         """
         try:
             if task not in {"transcribe", "translate"}:
@@ -115,19 +117,33 @@ class Commands:
                 task=task, reply=reply.to_dict(), source_id="upload:" + hashlib.sha256(data).hexdigest()[:32],
                 artifact=key, filename=filename[:100], language=_language(language),
             )
-            return self._enqueue_speech(request)
+            return self._enqueue_speech(request, admitted=admitted)
         except UserError as exc:
             return Answer(str(exc))
 
-    def _enqueue_speech(self, request: TranscriptionRequest) -> Answer:
+    def _enqueue_speech(self, request: TranscriptionRequest, *, admitted: bool = False) -> Answer:
         timeout = SPEECH_TIMEOUT_BASE_S + SPEECH_TIMEOUT_PER_AUDIO_S * self.links.max_seconds
-        self._admit(ReplyTo.from_dict(request.reply), TRANSCRIBE)
+        if not admitted:
+            self._admit(ReplyTo.from_dict(request.reply), TRANSCRIBE)
         # No automatic retry: a refusal would only repeat, and a download is not free.
         enqueued = self.queue.enqueue(
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
         )
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
         return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+
+    def admit(self, reply: ReplyTo, queue: str) -> str | None:
+        """Count a job the adapter is about to fetch an attachment for: the 'busy' reply, or None.
+
+        Checked before the download, so a user over the limit costs no transfer; an admitted job
+        is counted here (also when the download then fails), and its transcribe_upload gets
+        ``admitted=True`` so the count is not taken twice.
+        """
+        try:
+            self._admit(reply, queue)
+        except Busy as exc:
+            return str(exc)
+        return None
 
     def _admit(self, reply: ReplyTo, queue: str) -> None:
         """Raises Busy when this user sent too many jobs lately or the queue is full."""

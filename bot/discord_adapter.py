@@ -31,6 +31,7 @@ from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliv
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
+from common.queues import TRANSCRIBE
 
 logger = logging.getLogger(__name__)
 
@@ -211,13 +212,16 @@ class DiscordBot:
             return
 
         async def upload(reply: ReplyTo) -> Answer:
+            busy = await asyncio.to_thread(self.commands.admit, reply, TRANSCRIBE)  # before reading, not after
+            if busy is not None:
+                return Answer(busy)
             try:
                 data = await file.read()
             except (discord.HTTPException, aiohttp.ClientError) as exc:
                 logger.warning("reading attachment %s failed: %s", file.id, exc)
                 return Answer("I could not fetch that file from Discord; please send it again.")
             return await asyncio.to_thread(
-                self.commands.transcribe_upload, task, reply, data, file.filename, language or "sv"
+                self.commands.transcribe_upload, task, reply, data, file.filename, language or "sv", admitted=True
             )
 
         await self._answer(interaction, upload)

@@ -1,7 +1,7 @@
 """The Telegram front end: python-telegram-bot long polling in, the "telegram" outbox out.
 
 Handlers only translate: message text goes to :meth:`Commands.handle`, a voice note or audio/video
-file (downloaded through the Bot API) to :meth:`Commands.transcribe_upload`; the answer is sent as a
+file to :mod:`bot.telegram_uploads` (which downloads it through the Bot API); the answer is sent as a
 reply and remembered as the job's acknowledgement; :class:`bot.delivery.Delivery` sends the rest.
 AIORateLimiter keeps us inside Telegram's flood limits and retries a 429 after its retry_after.
 """
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis
-from telegram import Audio, BotCommand, Document, InputFile, Message, ReplyParameters, Update, Video, VideoNote, Voice
+from telegram import BotCommand, InputFile, Message, ReplyParameters, Update
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -32,7 +32,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
-from bot.parsing import COMMAND
+from bot.telegram_uploads import MEDIA, SPEECH_CAPTION, media_answer
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -41,12 +41,6 @@ logger = logging.getLogger(__name__)
 
 OUTBOX = "telegram"
 PHOTO_LIMIT = 10 * 2**20  # larger pictures go as documents (up to upload_limit)
-DOWNLOAD_LIMIT = 20 * 2**20  # the Bot API's getFile refuses bigger files
-DOWNLOAD_TIMEOUT_S = 120
-# Voice notes and audio/video files; in a group only with a /transcribe or /translate caption.
-MEDIA = (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
-         | filters.Document.AUDIO | filters.Document.VIDEO)
-SPEECH_CAPTION = filters.CaptionRegex(r"^/(transcribe|translate)\b")
 POLL_LOCK = "bot:telegram:poller"
 POLL_LOCK_TTL_S = 30
 # Renew the lock if it is ours, else take it if it is free: 1 when we hold it afterwards.
@@ -231,36 +225,12 @@ class TelegramBot:
         await self._answer(message, answer)
 
     async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A voice note or audio/video file: its caption may say /translate and lang=xx."""
         message = update.effective_message
-        media = message and (message.voice or message.audio or message.video or message.video_note
-                             or message.document)
-        if message is None or not media:
+        if message is None:
             return
-        task, language = caption_request(message.caption or "")
-        if task not in {"transcribe", "translate"}:
-            await message.reply_text(f"/{task} takes no file: caption it /transcribe or /translate, or leave "
-                                     "the caption empty to transcribe it.", do_quote=True)
-            return
-        if media.file_size and media.file_size > DOWNLOAD_LIMIT:
-            await message.reply_text(_too_big(media.file_size), do_quote=True)
-            return
-        try:
-            file = await context.bot.get_file(media, read_timeout=DOWNLOAD_TIMEOUT_S)
-            if file.file_size and file.file_size > DOWNLOAD_LIMIT:
-                await message.reply_text(_too_big(file.file_size), do_quote=True)
-                return
-            data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
-        except NetworkError as exc:  # BadRequest "file is too big" too, when no size was announced
-            logger.warning("downloading the file of message %s failed: %s", message.message_id, exc.message)
-            too_big = isinstance(exc, BadRequest) and "too big" in exc.message
-            await message.reply_text(_too_big(None) if too_big else "I could not fetch that file from Telegram; "
-                                     "please send it again.", do_quote=True)
-            return
-        answer = await asyncio.to_thread(
-            self.commands.transcribe_upload, task, _reply_to(message), data, _filename(media), language
-        )
-        await self._answer(message, answer)
+        answer = await media_answer(message, context.bot, self.commands, _reply_to(message))
+        if answer is not None:
+            await self._answer(message, answer)
 
     async def _answer(self, message: Message, answer: Answer) -> None:
         sent = await message.reply_text(answer.text, do_quote=True)
@@ -280,32 +250,3 @@ def _reply_to(message: Message) -> ReplyTo:
         outbox=OUTBOX, chat=str(message.chat_id), message=str(message.message_id),
         user=str(message.from_user.id) if message.from_user else None,
     )
-
-
-def caption_request(caption: str) -> tuple[str, str]:
-    """`/translate lang=fi` as ("translate", "fi"); no command means /transcribe of Swedish."""
-    words = caption.split()
-    match = COMMAND.fullmatch(words[0]) if words else None
-    if match is None:
-        return "transcribe", "sv"
-    language = "sv"
-    for word in words[1:]:
-        key, separator, value = word.partition("=")
-        if separator and key.lower() in {"lang", "language"}:
-            language = value
-    return match.group(1).lower(), language
-
-
-def _filename(media: Voice | Audio | Video | VideoNote | Document) -> str:
-    """The name the transcript files are named after; voice and video notes have none."""
-    if isinstance(media, Voice):
-        return "voice-note.ogg"
-    if isinstance(media, VideoNote):
-        return "video-note.mp4"
-    return media.file_name or ("video.mp4" if isinstance(media, Video) else "audio")
-
-
-def _too_big(size: int | None) -> str:
-    shown = f" is {size / 2**20:.1f} MB" if size else " is too big"
-    return (f"That file{shown}; Telegram lets bots download files of up to {DOWNLOAD_LIMIT // 2**20} MB. "
-            "Send a shorter clip, or a link to the video.")

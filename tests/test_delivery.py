@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.ext import ApplicationBuilder
 
-from bot.delivery import Ack, AckStore, Delivery, RedactSecret, consumer_slot, split_text
+from bot.delivery import Ack, AckStore, Delivery, consumer_slot, split_text
+from bot.redaction import RedactSecret
 from bot.telegram import TelegramPlatform
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo

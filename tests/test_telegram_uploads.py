@@ -3,6 +3,7 @@ emulator (getFile + file route), queued, and transcribed by a real SimpleWorker 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,11 +38,10 @@ def emulator() -> Iterator[TelegramEmulator]:
     api.stop()
 
 
-@pytest.fixture
-def bot(emulator: TelegramEmulator, process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+@contextlib.contextmanager
+def running_bot(emulator: TelegramEmulator, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m bot telegram` against the emulator, polling."""
-    log = tmp_path / "bot.log"
-    env = {**process_env, "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url}
+    env = {**env, "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, cwd=REPO,
                                    stdout=out, stderr=subprocess.STDOUT)
@@ -52,6 +52,12 @@ def bot(emulator: TelegramEmulator, process_env: dict[str, str], tmp_path: Path)
     process.wait(timeout=10)
     assert TOKEN.split(":")[1] not in log.read_text(), "the token leaked into the log"
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@pytest.fixture
+def bot(emulator: TelegramEmulator, process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with running_bot(emulator, process_env, tmp_path / "bot.log") as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +143,20 @@ def test_caption_picks_task_and_language_and_groups_need_a_command(emulator, bot
     assert artifacts.load(connection, by_name["talk.mp3"]["artifact"]) == b"ID3 some mp3"
     assert by_name["video-note.mp4"]["task"] == "transcribe"
     assert len(emulator.calls_of("getFile")) == 2, "the group's voice note, the /iris and the PDF are not fetched"
+
+
+def test_user_over_the_rate_limit_gets_busy_before_the_file_is_downloaded(emulator, process_env, connection,
+                                                                          tmp_path):
+    """With USER_JOBS_PER_MINUTE=1 a first voice note is counted once and queued; a second is answered 'busy'
+    without getFile or a download, and nothing more is queued."""
+    with running_bot(emulator, {**process_env, "USER_JOBS_PER_MINUTE": "1"}, tmp_path / "bot.log"):
+        emulator.user_sends("voice", b"OggS first", mime_type="audio/ogg")
+        queued = wait_for(lambda: emulator.chat(CHAT))[0]
+        assert queued.text.startswith("Queued as job"), queued.text
+        assert len(emulator.calls_of("getFile")) == 1 and len(emulator.calls_of("download")) == 1
+        asked = emulator.user_sends("voice", b"OggS second", mime_type="audio/ogg")
+        refused = wait_for(lambda: len(emulator.chat(CHAT)) == 2 and emulator.chat(CHAT)[1])
+    assert refused.reply_to == asked
+    assert "busy, try again in" in refused.text
+    assert len(emulator.calls_of("getFile")) == 1 and len(emulator.calls_of("download")) == 1
+    assert JobQueue(connection).waiting(TRANSCRIBE) == 1
