@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import redis
+import sklearn
 from harness import (
     DEFAULT_TITANIC_CSV,
     drain_rate,
@@ -107,6 +108,7 @@ def main() -> None:
         try:
             connection = redis.Redis.from_url(url)
             cache = ModelCache(LocalModelRegistry(model_dir))
+            sklearn.set_config(assume_finite=True, skip_parameter_validation=True)  # as the workers do
             end_to_end(connection, "iris", 20)  # warm-up: the worker loads its models first
             print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, redis-server on loopback TCP")
             print(

@@ -7,7 +7,7 @@ Never pickles of our own classes, so bots and workers of different versions can 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 FeatureValue = float | str | None
@@ -17,7 +17,9 @@ class _Plain:
     """asdict/from_dict for the dataclasses below."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        # Fields hold only plain data (nested replies are dicts already), so a shallow copy is
+        # enough, and several times cheaper than asdict's deep copy on the prediction path.
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

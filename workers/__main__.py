@@ -87,6 +87,11 @@ def work(
     settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool, liveness: Liveness | None = None
 ) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
+    import sklearn  # here, not at the top: the supervisor and --check need no ML library
+
+    # The bots validated every feature (finite, in range): scikit-learn's own checks on each call
+    # would cost a quarter of a prediction.
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
     registry = model_registry(settings)
     models = ModelCache(registry)
     if {PREDICT, RENDER} & set(queues):
