@@ -142,17 +142,24 @@ def main() -> None:
             while len(api.calls_of("setMyCommands")) < 2:
                 time.sleep(0.05)
             print(f"{args.users} users x {args.per_user} commands, 2 bot processes, closed loop")
-            print(f"{'workers':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'verdicts/s':>11} {'scaling':>8}")
+            print(
+                f"{'workers':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'verdicts/s':>11} {'scaling':>8} "
+                f"{'sends/s':>8}"
+            )
             base_rate = 0.0
             for index, count in enumerate((1, 2, 4)):
                 workers = start_workers(env, PREDICT, count)
                 closed_loop(api, 2, 2, first_chat=10_000 + index * 10)  # warm-up: models load
+                sends_before = len(api.calls) - len(api.calls_of("getUpdates"))
                 latencies, elapsed = closed_loop(api, args.users, args.per_user, first_chat=1000 * (index + 1))
+                # Bot API calls other than polling: what Telegram's flood limit counts.
+                sends = len(api.calls) - len(api.calls_of("getUpdates")) - sends_before
                 rate = len(latencies) / elapsed
                 base_rate = base_rate or rate
                 print(
                     f"{count:7d} {percentile(latencies, 0.5) * 1e3:6.0f}ms {percentile(latencies, 0.95) * 1e3:6.0f}ms "
-                    f"{percentile(latencies, 0.99) * 1e3:6.0f}ms {rate:11.1f} {rate / base_rate:7.2f}x"
+                    f"{percentile(latencies, 0.99) * 1e3:6.0f}ms {rate:11.1f} {rate / base_rate:7.2f}x "
+                    f"{sends / elapsed:8.1f}"
                 )
                 stop(workers)
             rates = [drain_rate(connection, env, 3000, processes) for processes in (1, 2, 4)]
