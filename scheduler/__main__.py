@@ -59,18 +59,23 @@ def run_due(monitor: Monitor, cron: CronTrigger) -> bool:
 
 def serve(monitor: Monitor, cron: CronTrigger) -> int:
     scheduler = BlockingScheduler(timezone=cron.timezone)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:
+            # Stopped during the catch-up round, before the schedule started: a round cut short is
+            # redone by the next start (rounds are idempotent), so just leave.
+            raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     # A persistent job store is not needed: rounds are named by their fire time and marked done
     # in Redis, so catching up at start is simply running the latest due round.
     run_due(monitor, cron)
     scheduler.add_job(
         run_due, cron, args=(monitor, cron), id="monitor", coalesce=True, max_instances=1, misfire_grace_time=None
     )
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     upcoming = cron.get_next_fire_time(None, schedule.now_in(cron.timezone))
     logger.info("monitoring %s; next round %s", ", ".join(MONITORED), upcoming)
     scheduler.start()
