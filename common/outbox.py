@@ -51,14 +51,29 @@ class OutboxReader:
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.claim_idle_ms = claim_idle_ms
         self._own_pending_done = False
+        self._create_group()
+
+    def read(self, block_ms: int = 1000, count: int = 50) -> list[tuple[str, OutboxMessage]]:
+        """Next messages: first our own unacknowledged ones, then stale ones of dead consumers, then new."""
         try:
-            connection.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            return self._read(block_ms, count)
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group is gone (a Redis restarted without persistence, or the key
+            # deleted): start again from what the stream holds now.
+            logger.warning("outbox %s lost its consumer group; creating it again", self.stream)
+            self._create_group()
+            return []
+
+    def _create_group(self) -> None:
+        try:
+            self.connection.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def read(self, block_ms: int = 1000, count: int = 50) -> list[tuple[str, OutboxMessage]]:
-        """Next messages: first our own unacknowledged ones, then stale ones of dead consumers, then new."""
+    def _read(self, block_ms: int, count: int) -> list[tuple[str, OutboxMessage]]:
         if not self._own_pending_done:
             entries = self._read_group("0", count, block_ms=None)
             if entries:

@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 
 from common import outbox
 from common.feature_store import LocalFeatureStore
-from common.jobs import PredictionRequest, ReplyTo
+from common.jobs import OutboxMessage, PredictionRequest, ReplyTo
 from common.outbox import OutboxReader
 from common.queues import PREDICT, JobQueue
 from common.registry import LocalModelRegistry
@@ -130,3 +130,13 @@ def test_a_corrupt_model_file_stops_the_worker_at_start_naming_the_path(process_
     )
     assert done.returncode == 2, "no restart loop for a configuration error"
     assert f"model file {damaged} is corrupt or unreadable" in done.stderr
+
+
+def test_an_outbox_reader_survives_its_stream_being_lost(connection):
+    """After a Redis restart without persistence the group is gone: the reader makes it again and reads on."""
+    reader = OutboxReader(connection, "lost", consumer="bot")
+    connection.delete(outbox.stream_name("lost"))
+    assert reader.read(block_ms=10) == []
+    outbox.post(connection, OutboxMessage(kind="text", reply=ReplyTo("lost", "c").to_dict(), text="still here"))
+    [(_, message)] = reader.read(block_ms=100)
+    assert message.text == "still here"
