@@ -140,3 +140,12 @@ def test_an_outbox_reader_survives_its_stream_being_lost(connection):
     outbox.post(connection, OutboxMessage(kind="text", reply=ReplyTo("lost", "c").to_dict(), text="still here"))
     [(_, message)] = reader.read(block_ms=100)
     assert message.text == "still here"
+
+
+def test_a_light_install_serves_every_queue_but_transcribe(monkeypatch):
+    """Without the speech extra, `python -m workers` defaults to predict and render instead of crashing."""
+    import workers.__main__ as entry
+
+    assert entry.default_queues() == ("predict", "render", "transcribe"), "this test environment has the extra"
+    monkeypatch.setattr(entry.importlib.util, "find_spec", lambda name: None)
+    assert entry.default_queues() == ("predict", "render")

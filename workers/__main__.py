@@ -11,6 +11,7 @@ back-off; one that stops for a configuration error (exit code 2) stops the super
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from rq.serializers import JSONSerializer
 from common.backends import model_registry
 from common.connection import connect, resolve_url
 from common.entrypoint import configure_logging, run
+from common.errors import StartupError
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
 from workers import context
@@ -39,10 +41,20 @@ STABLE_RUN_S = 300
 CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectError
 
 
+def speech_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", "transformers", "torch"))
+
+
+def default_queues() -> tuple[str, ...]:
+    """Every queue this installation can serve: the light install (no speech extra) skips transcribe."""
+    return ALL_QUEUES if speech_installed() else tuple(q for q in ALL_QUEUES if q != TRANSCRIBE)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workers", description="Run RQ workers for the ML jobs.")
-    parser.add_argument("--queues", default=",".join(ALL_QUEUES),
-                        help="comma-separated queues, first = highest priority (default: %(default)s)")
+    parser.add_argument("--queues", default=",".join(default_queues()),
+                        help="comma-separated queues, first = highest priority (default: %(default)s; "
+                        "transcribe only where the speech extra is installed)")
     parser.add_argument("--processes", type=int, default=1, help="worker processes to supervise (default: 1)")
     parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
     parser.add_argument("--check", action="store_true",
@@ -103,6 +115,8 @@ def work(
                 models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))
     if TRANSCRIBE in queues:
+        if not speech_installed():
+            raise StartupError("the transcribe queue needs the speech extra: pip install '.[speech]'")
         _install_speech(settings, registry)
     worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
