@@ -89,19 +89,22 @@ def drain_rate(connection: redis.Redis, env: dict[str, str], jobs: int, processe
         request = PredictionRequest("iris", features, reply, picture=False)
         queue.enqueue(PREDICT, "workers.predict.run", request.to_dict())
     workers = start_workers(env, PREDICT, processes, "--burst")
-    reader = OutboxReader(connection, outbox, consumer="bench")
-    seen, first, last = 0, 0.0, 0.0
-    deadline = time.monotonic() + 60
-    while seen < jobs:
-        entries = reader.read(block_ms=1000, count=500)  # redis-py's default socket timeout is 5 s
-        if not entries:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the workers stopped answering")
-            continue
-        last = time.perf_counter()
-        first = first or last
-        seen += len(entries)
-        for entry_id, _ in entries:
-            reader.ack(entry_id)
-    workers.wait(timeout=60)
+    try:
+        reader = OutboxReader(connection, outbox, consumer="bench")
+        seen, first, last = 0, 0.0, 0.0
+        deadline = time.monotonic() + 60
+        while seen < jobs:
+            entries = reader.read(block_ms=1000, count=500)  # redis-py's default socket timeout is 5 s
+            if not entries:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the workers stopped answering")
+                continue
+            last = time.perf_counter()
+            first = first or last
+            seen += len(entries)
+            for entry_id, _ in entries:
+                reader.ack(entry_id)
+        workers.wait(timeout=60)
+    finally:
+        stop(workers)  # also when the run failed: a burst worker whose Redis is gone retries forever
     return (seen - 1) / (last - first)

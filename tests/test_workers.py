@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import redis
 from rq import Queue
@@ -149,3 +150,22 @@ def test_a_light_install_serves_every_queue_but_transcribe(monkeypatch):
     assert entry.default_queues() == ("predict", "render", "transcribe"), "this test environment has the extra"
     monkeypatch.setattr(entry.importlib.util, "find_spec", lambda name: None)
     assert entry.default_queues() == ("predict", "render")
+
+
+def test_a_supervisor_told_to_stop_while_replacing_a_worker_exits_without_starting_one(process_env):
+    """SIGTERM during the back-off before a restart ends the supervisor; no new worker process is left behind."""
+    supervisor = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "predict"], env=process_env, cwd=REPO)
+    try:
+        def worker_pids():
+            found = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout
+            return [int(pid) for pid in found.split()]
+
+        [first] = wait_for(worker_pids)
+        os.kill(first, signal.SIGKILL)
+        time.sleep(0.3)  # the supervisor noticed (it polls every 0.2 s) and waits 0.5 s before a restart
+        supervisor.terminate()
+        assert supervisor.wait(timeout=15) == 0
+        assert [pid for pid in worker_pids() if pid != first] == []
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()

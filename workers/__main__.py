@@ -189,6 +189,8 @@ def supervise(args: argparse.Namespace, env: dict[str, str], connection: redis.R
             delay = RESTART_BACKOFF_S[min(failures[slot], len(RESTART_BACKOFF_S)) - 1]
             logger.error("worker process %d exited with %s; starting a new one in %s s", child.pid, code, delay)
             time.sleep(delay)
+            if stopping:  # told to stop during the back-off: start nothing new
+                continue
             started[slot] = time.monotonic()
             children[slot] = subprocess.Popen(command, env=env)
     return 0
