@@ -22,6 +22,7 @@ from common.outbox import OutboxReader  # noqa: E402
 from common.queues import PREDICT, JobQueue  # noqa: E402
 from common.registry import LocalModelRegistry  # noqa: E402
 from common.settings import TITANIC_SHA256  # noqa: E402
+from tests.helpers import stop_process  # noqa: E402
 from training.iris import pipeline as iris  # noqa: E402
 from training.titanic import pipeline as titanic  # noqa: E402
 
@@ -66,12 +67,7 @@ def start_workers(env: dict[str, str], queues: str, processes: int = 1, *extra: 
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout=30)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -22,6 +22,7 @@ from common.feature_store import LocalFeatureStore
 from common.queues import ALL_QUEUES
 from common.registry import LocalModelRegistry
 from common.settings import TITANIC_SHA256
+from tests.helpers import stop_process
 from workers import context
 from workers.models import ModelCache
 
@@ -105,8 +106,4 @@ def worker_process(process_env: dict[str, str]) -> Iterator[subprocess.Popen[byt
     """`python -m workers` as a real subprocess."""
     process = subprocess.Popen([sys.executable, "-m", "workers"], env=process_env, cwd=REPO)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)

@@ -25,7 +25,7 @@ from common.jobs import OutboxMessage, ReplyTo
 from common.queues import JobQueue
 from tests.conftest import REPO
 from tests.emulators.discord_api import DiscordEmulator
-from tests.helpers import wait_for
+from tests.helpers import stop_process, wait_for
 
 TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
 CHANNEL = 500
@@ -58,12 +58,7 @@ def start_bot(emulator: DiscordEmulator, process_env: dict[str, str], tmp_path: 
 
     yield start
     for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
     for log in tmp_path.glob("bot-*.log"):
         text = log.read_text()
         assert TOKEN not in text and TOKEN.split(".")[2] not in text, f"the token leaked into {log.name}"

@@ -15,7 +15,7 @@ from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from tests.conftest import REPO
 from tests.emulators.telegram_api import TelegramEmulator
-from tests.helpers import wait_for
+from tests.helpers import stop_process, wait_for
 
 TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ao"
 CHAT = 111
@@ -49,13 +49,7 @@ def start_bot(emulator: TelegramEmulator, process_env: dict[str, str], tmp_path:
 
     yield start
     for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=10)
     for log in tmp_path.glob("bot-*.log"):
         assert TOKEN not in log.read_text(), f"the token leaked into {log.name}"
         assert TOKEN.split(":")[1] not in log.read_text()
