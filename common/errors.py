@@ -7,7 +7,6 @@ ProjectError
 │   ├── BadCommand     unparsable or invalid command
 │   ├── VideoRejected  link or video not accepted
 │   └── Busy           rate limit or queue length reached
-├── JobFailed          a job could not produce a result
 └── DataError          a dataset or model file is missing, corrupt or fails its checksum
 """
 
@@ -42,10 +41,6 @@ class Busy(UserError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class JobFailed(ProjectError):
-    pass
 
 
 class DataError(ProjectError):

@@ -89,12 +89,6 @@ class LocalModelRegistry:
                 self._write_pointer(name, version)
         return entry
 
-    def set_current(self, name: str, version: int) -> None:
-        if version not in self._version_numbers(name):
-            raise DataError(f"{name} has no version {version} in {self.root}")
-        with self._locked(name):
-            self._write_pointer(name, version)
-
     def current(self, name: str) -> ModelVersion | None:
         version = self.current_version_number(name)
         return None if version is None else self.get(name, version)
