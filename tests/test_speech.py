@@ -107,7 +107,9 @@ def documents(connection: redis.Redis) -> dict[str, bytes]:
         data = artifacts.load(connection, key.decode())
         assert data is not None
         assert 0 < connection.ttl(key) <= 24 * 3600, "artifacts are short-lived"
-        found["srt" if data.startswith(b"1\n00:") else "txt"] = data
+        kind = "srt" if data.startswith(b"1\n00:") else "vtt" if data.startswith(b"WEBVTT") else "txt"
+        assert kind not in found, f"one {kind} file per job"
+        found[kind] = data
     return found
 
 

@@ -22,7 +22,7 @@ def load(connection: redis.Redis, key: str) -> list[Segment] | None:
     if data is None:
         return None
     try:
-        return [Segment(**item) for item in json.loads(data)]
+        return [Segment.from_dict(item) for item in json.loads(data)]
     except (ValueError, TypeError):
         logger.warning("dropping a corrupt cache entry %s", key)
         connection.delete(key)

@@ -7,9 +7,16 @@ Both return segments with times relative to the chunk. They are built by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float  # seconds, on the same clock as its segment
+    end: float
+    text: str  # as the model wrote it, with its leading space ("  hej")
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,13 @@ class Segment:
     start: float  # seconds
     end: float
     text: str
+    words: tuple[Word, ...] = ()  # empty where the backend gave no word timestamps
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        """The inverse of ``dataclasses.asdict`` (the result cache stores segments as JSON)."""
+        words = tuple(Word(**word) for word in data.get("words", ()))
+        return cls(float(data["start"]), float(data["end"]), str(data["text"]), words)
 
 
 class Recogniser(Protocol):
