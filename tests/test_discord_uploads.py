@@ -97,8 +97,10 @@ def test_transcribe_with_an_attachment_is_answered_with_the_transcript(
     def attached() -> list[tuple[str, bytes]]:
         return [file for message in emulator.channel() for file in message.files]
 
-    files = wait_for(lambda: len(attached()) == 2 and attached(), timeout=30)
-    assert sorted(name for name, _ in files) == ["lecture-transcribe-sv.srt", "lecture-transcribe-sv.txt"]
+    files = wait_for(lambda: len(attached()) == 3 and attached(), timeout=30)
+    assert sorted(name for name, _ in files) == [
+        "lecture-transcribe-sv.srt", "lecture-transcribe-sv.txt", "lecture-transcribe-sv.vtt"
+    ]
     srt = dict(files)["lecture-transcribe-sv.srt"].decode()
     assert srt.startswith("1\n00:00:") and " --> " in srt
     follow_ups = [m for m in emulator.channel() if m.via == "follow-up"]

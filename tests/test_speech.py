@@ -30,6 +30,7 @@ from common.video_links import LinkPolicy
 from tests.helpers import wait_for
 from workers.speech import runtime
 from workers.speech.backends import Segment
+from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.models import AsrModels
 from workers.speech.results import split_text
 from workers.speech.subtitles import to_srt
@@ -50,9 +51,12 @@ def install_runtime(
     max_seconds: int = 120,
     mt_model: str | None = None,
     max_chunk_s: float = 30.0,
+    batch_size: int = 2,
 ) -> runtime.SpeechRuntime:
+    """The worker's speech runtime on ``model``; small batches, so that progress and /cancel come between them."""
+    options = DecodeOptions(batch_size=batch_size)
     speech = runtime.SpeechRuntime(
-        models=AsrModels(LocalModelRegistry(registry_root), str(model), backend, "cpu", cpu_threads=1),
+        models=AsrModels(LocalModelRegistry(registry_root), str(model), backend, "cpu", cpu_threads=1, options=options),
         links=LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")), frozenset({"127.0.0.1"}), max_seconds),
         mt_model=mt_model,
         max_chunk_s=max_chunk_s,

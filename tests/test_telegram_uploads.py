@@ -95,15 +95,17 @@ def test_voice_note_is_acknowledged_then_transcribed(emulator, bot, connection, 
     def documents() -> dict[str, SentMessage]:
         return {m.filename or "": m for m in emulator.chat(CHAT) if m.document is not None}
 
-    files = wait_for(lambda: len(documents()) == 2 and documents(), timeout=30)
-    assert sorted(files) == ["voice-note-transcribe-sv.srt", "voice-note-transcribe-sv.txt"]
+    files = wait_for(lambda: len(documents()) == 3 and documents(), timeout=30)
+    assert sorted(files) == [
+        "voice-note-transcribe-sv.srt", "voice-note-transcribe-sv.txt", "voice-note-transcribe-sv.vtt"
+    ]
     srt = files["voice-note-transcribe-sv.srt"].document.decode()
     assert srt.startswith("1\n00:00:") and " --> " in srt
     assert all(m.reply_to == asked for m in emulator.chat(CHAT))
     assert len(ack.edits) > 1 and ack.edits[-1] == f"Job {job_id} is done: the answer is below.", ack.edits
     transcript = emulator.chat(CHAT)[1]
     assert transcript.text.startswith("Transcript (") and "(ctranslate2)" in transcript.text
-    assert len(emulator.chat(CHAT)) == 4, "ack, transcript, .txt, .srt"
+    assert len(emulator.chat(CHAT)) == 5, "ack, transcript, .txt, .srt, .vtt"
 
 
 def test_file_over_20_mb_is_refused_without_downloading(emulator, bot, connection):

@@ -42,11 +42,12 @@ CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectE
 
 
 def speech_installed() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", "transformers", "torch"))
+    """faster-whisper and CTranslate2 (the default install): enough to serve the transcribe queue."""
+    return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", "ctranslate2"))
 
 
 def default_queues() -> tuple[str, ...]:
-    """Every queue this installation can serve: the light install (no speech extra) skips transcribe."""
+    """Every queue this installation can serve: without faster-whisper, transcribe is left out."""
     return ALL_QUEUES if speech_installed() else tuple(q for q in ALL_QUEUES if q != TRANSCRIBE)
 
 
@@ -54,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workers", description="Run RQ workers for the ML jobs.")
     parser.add_argument("--queues", default=",".join(default_queues()),
                         help="comma-separated queues, first = highest priority (default: %(default)s; "
-                        "transcribe only where the speech extra is installed)")
+                        "transcribe only where faster-whisper is installed)")
     parser.add_argument("--processes", type=int, default=1, help="worker processes to supervise (default: 1)")
     parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
     parser.add_argument("--check", action="store_true",
@@ -116,7 +117,7 @@ def work(
     context.install(context.WorkerContext(models=models))
     if TRANSCRIBE in queues:
         if not speech_installed():
-            raise StartupError("the transcribe queue needs the speech extra: pip install '.[speech]'")
+            raise StartupError("the transcribe queue needs faster-whisper and ctranslate2: pip install .")
         _install_speech(settings, registry)
     worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
@@ -130,20 +131,26 @@ def _install_speech(settings: Settings, registry: Any) -> None:
     from common.video_links import LinkPolicy
     from workers.speech import runtime
     from workers.speech.backends import resolve_device
-    from workers.speech.models import AsrModels
+    from workers.speech.backends.decoding import DecodeOptions
+    from workers.speech.models import AsrModels, require_speech_extra
 
     speech = settings.speech
-    models = AsrModels(
-        registry, speech.ASR_MODEL, speech.ASR_BACKEND,
-        resolve_device(speech.ASR_DEVICE),
-    )
+    # The default install has no torch: say so at start, not at the first job.
+    if speech.ASR_BACKEND == "transformers":
+        require_speech_extra("ASR_BACKEND=transformers")
+    if speech.MT_MODEL:
+        require_speech_extra("MT_MODEL (Marian translation)")
+    device = resolve_device(speech.ASR_DEVICE, torch_too=speech.ASR_BACKEND == "transformers" or bool(speech.MT_MODEL))
+    options = DecodeOptions(beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device))
+    models = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, device, options=options)
     runtime.install(runtime.SpeechRuntime(
         models=models, links=LinkPolicy.from_settings(settings.video), cookies=settings.video.YTDLP_COOKIES,
         mt_model=speech.MT_MODEL,
     ))
     try:
         source, _ = models.current()
-        logger.info("ASR model %s ready (%s on %s)", source.tag, source.backend, models.device)
+        logger.info("ASR model %s ready (%s on %s, beam %d, batch %d)", source.tag, source.backend, models.device,
+                    options.beam_size, options.batch_size)
     except Exception as exc:  # the worker still serves: each job reports the model error to its user
         logger.error("ASR model not loaded at start: %s", exc)
 

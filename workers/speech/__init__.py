@@ -4,6 +4,10 @@ job.py        the RQ job: cache, fetch, decode, recognise, translate, post (prog
 source.py     the request's audio: a link, a file URL or uploaded bytes, checked on the way
 metadata.py   yt-dlp metadata without download: refuse playlists, live streams, long videos
 download.py   yt-dlp audio-only download (and plain files of chat attachments)
+refusals.py   yt-dlp's errors as one plain sentence for the user, advice for the operator in the log
+js_runtime.py the Deno binary and solver scripts yt-dlp needs for YouTube; a test challenge for --check
+download_slots.py  at most N YouTube downloads at a time over all workers (a Redis semaphore with leases)
+cookies.py    what a YTDLP_COOKIES file holds for YouTube (for --check)
 audio.py      ffprobe/ffmpeg: audio track present, 16 kHz mono float samples
 chunks.py     speech detection: no speech -> a clear answer; long audio -> chunks of <= 30 s
 backends/     recognition of one chunk: faster-whisper (CTranslate2) or transformers

@@ -1,10 +1,14 @@
-"""Where the speech is: the speech detector finds it, and long audio is cut at pauses.
+"""Where the speech is: the speech detector finds it, and the speech is packed into chunks of <= 30 s.
 
-Chunks of at most 30 s (Whisper's window) are what both backends recognise, so progress and
-cancellation happen between chunks, and silence is answered without running the model at all.
+A chunk is one or more speech regions, in order, whose audio is joined with the silence between
+them left out (as faster-whisper's batched pipeline does): each chunk fills Whisper's 30 s
+window, so fewer windows are encoded and decoded, and a pause of a minute costs nothing. Chunks
+are what both backends recognise; silence is answered without running the model at all.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -13,18 +17,77 @@ from common.errors import VideoRejected
 from workers.speech.audio import SAMPLE_RATE
 
 MAX_CHUNK_S = 30.0
+# Short pauses split regions, so that a chunk can end close to 30 s; 0.2 s of each pause stays
+# on either side of the speech, so that no word is clipped.
+MIN_SILENCE_MS = 160
+SPEECH_PAD_MS = 200
 
 
-def speech_chunks(audio: np.ndarray, *, max_chunk_s: float = MAX_CHUNK_S) -> list[tuple[float, float]]:
-    """(start, end) seconds of chunks that hold speech; VideoRejected when there is none."""
-    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=200, max_speech_duration_s=max_chunk_s - 1)
+@dataclass(frozen=True)
+class Chunk:
+    regions: tuple[tuple[float, float], ...]  # (start, end) seconds of speech in the audio, in order
+
+    @property
+    def start(self) -> float:
+        return self.regions[0][0]
+
+    @property
+    def end(self) -> float:
+        return self.regions[-1][1]
+
+    @property
+    def length(self) -> float:
+        """Seconds of audio in the chunk: its regions, not the pauses between them."""
+        return sum(end - start for start, end in self.regions)
+
+    def samples(self, audio: np.ndarray) -> np.ndarray:
+        pieces = [audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for start, end in self.regions]
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def to_audio_time(self, seconds: float, *, end: bool = False) -> float:
+        """A time in the chunk's joined audio as a time in the whole audio.
+
+        A time exactly where two regions meet is the end of the first (``end``) or the start of
+        the second.
+        """
+        offset = 0.0
+        for start, stop in self.regions:
+            length = stop - start
+            if seconds < offset + length or (end and seconds <= offset + length):
+                return start + min(max(seconds - offset, 0.0), length)
+            offset += length
+        return self.end
+
+    def span_to_audio(self, start: float, end: float) -> tuple[float, float]:
+        """A word's times: both in the region that holds its middle, so that no word spans a pause."""
+        offset = 0.0
+        middle = (start + end) / 2
+        for index, (region_start, region_end) in enumerate(self.regions):
+            length = region_end - region_start
+            if middle < offset + length or index == len(self.regions) - 1:
+                return (
+                    region_start + min(max(start - offset, 0.0), length),
+                    region_start + min(max(end - offset, 0.0), length),
+                )
+            offset += length
+        return self.end, self.end  # no regions: not made by speech_chunks
+
+
+def speech_chunks(audio: np.ndarray, *, max_chunk_s: float = MAX_CHUNK_S) -> list[Chunk]:
+    """The chunks that hold speech, each at most ``max_chunk_s`` long; VideoRejected when there is none."""
+    options = VadOptions(
+        min_silence_duration_ms=MIN_SILENCE_MS, speech_pad_ms=SPEECH_PAD_MS, max_speech_duration_s=max_chunk_s
+    )
     regions = [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(audio, options)]
     if not regions:
         raise VideoRejected("I heard no speech in that video.")
-    chunks: list[tuple[float, float]] = []
+    chunks: list[list[tuple[float, float]]] = []
+    length = 0.0
     for start, end in regions:
-        if chunks and end - chunks[-1][0] <= max_chunk_s:
-            chunks[-1] = (chunks[-1][0], end)
+        if chunks and length + (end - start) <= max_chunk_s:
+            chunks[-1].append((start, end))
+            length += end - start
         else:
-            chunks.append((start, end))
-    return chunks
+            chunks.append([(start, end)])
+            length = end - start
+    return [Chunk(tuple(chunk)) for chunk in chunks]

@@ -8,11 +8,14 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
-from workers.speech.metadata import Guard, GuardedYoutubeDL, rejection, ytdlp_options
+from workers.speech.js_runtime import JsRuntime
+from workers.speech.metadata import RETRY_AFTER_S, Guard, GuardedYoutubeDL, retry_once, ytdlp_options
+from workers.speech.refusals import rejection
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,9 @@ def download_audio(
     cookies: Path | None,
     on_progress: Callable[[float], None] = lambda fraction: None,
     guard: Guard | None = None,
+    js_runtime: JsRuntime | None = None,
+    sleep_s: float = 0.0,
+    retry_after_s: float = RETRY_AFTER_S,
 ) -> Path:
     """Fetch the best audio-only format (or the whole file where there is none) into ``directory``."""
 
@@ -36,24 +42,30 @@ def download_audio(
             if total:
                 on_progress(min(1.0, status.get("downloaded_bytes", 0) / total))
 
-    options = ytdlp_options(youtube=youtube, cookies=cookies) | {
+    options = ytdlp_options(youtube=youtube, cookies=cookies, js_runtime=js_runtime, sleep_s=sleep_s) | {
         "format": "bestaudio/best",
         "outtmpl": str(directory / "source.%(ext)s"),
         "progress_hooks": [hook],
         "max_filesize": MAX_DOWNLOAD_BYTES,
         "overwrites": True,
     }
-    refused: VideoRejected | None = None
-    with GuardedYoutubeDL(options, guard) as ydl:
-        try:
-            info = ydl.extract_info(url, download=True)
-        except DownloadError as exc:
-            raise rejection(exc) from exc
-        except VideoRejected as exc:  # the request guard, mid-download
-            refused = VideoRejected(str(exc))  # without the traceback, which holds yt-dlp's frames
-    if refused is not None:
+    refused: list[VideoRejected] = []
+
+    def fetch() -> dict[str, Any] | None:
+        with GuardedYoutubeDL(options, guard) as ydl:
+            try:
+                return ydl.extract_info(url, download=True)  # type: ignore[no-any-return]
+            except VideoRejected as exc:  # the request guard, mid-download
+                refused.append(VideoRejected(str(exc)))  # without the traceback, which holds yt-dlp's frames
+                return None
+
+    try:
+        info = retry_once(fetch, retry_after_s)
+    except DownloadError as exc:
+        raise rejection(exc, youtube=youtube, host=urlsplit(url).hostname) from exc
+    if refused:
         _collect_open_parts()
-        raise refused
+        raise refused[0]
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not Path(downloads[0]["filepath"]).is_file():
         raise VideoRejected("That video could not be downloaded (it may be too large).")

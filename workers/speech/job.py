@@ -1,8 +1,9 @@
 """The RQ job ``workers.speech.job.run``: a TranscriptionRequest dict in, text and files out.
 
 Order: the cache first (same source, task, language and model: no work), then fetch and decode,
-find the speech, recognise chunk by chunk (translating each chunk's segments when MT_MODEL is
-set), cache, and post. Progress and the /cancel flag are handled between steps.
+find the speech, (for lang=auto) hear which language it is, recognise batch by batch
+(translating each batch's segments when MT_MODEL is set), cache, and post. Progress and the
+/cancel flag are handled between steps and between batches.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rq import get_current_job
-from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 from common import outbox
 from common.errors import VideoRejected
 from common.jobs import OutboxMessage, TranscriptionRequest
-from workers.speech import cache, runtime
-from workers.speech.backends import Segment
-from workers.speech.chunks import speech_chunks
+from workers.speech import cache, language, runtime
+from workers.speech.backends import Recogniser, Segment
+from workers.speech.chunks import Chunk, speech_chunks
+from workers.speech.languages import AUTO, NAMES
 from workers.speech.progress import Cancelled, Progress
 from workers.speech.recognise import recognise_chunks
 from workers.speech.results import post_results
@@ -54,15 +56,26 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
 
 def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, progress: Progress) -> dict[str, Any]:
     connection = progress.job.connection
-    if request.language not in LANGUAGES:
-        raise VideoRejected(f"Whisper does not know the language code '{request.language}'; try sv, en, fi, de, ...")
+    auto = request.language == AUTO
+    if not auto and request.language not in NAMES:
+        raise VideoRejected(
+            f"Whisper does not know the language code '{request.language}'; try sv, en, fi, de, ... or auto."
+        )
     source = speech.models.source()
     marian = speech.mt_model if request.task == "translate" else None
     model_tag = source.tag + (f" + {marian}" if marian else "")
-    key = cache.cache_key(request.source_id, request.task, request.language, model_tag)
-    segments = cache.load(connection, key)
+    heard: language.Heard | None = None
+    if auto:  # the language heard in this source before, if any: its transcript may be cached
+        remembered = cache.load_language(connection, cache.language_key(request.source_id, model_tag))
+        heard = language.Heard(*remembered) if remembered else None
+
+    def key() -> str:  # by the language heard, for lang=auto
+        spoken = heard.language if heard else request.language
+        return cache.cache_key(request.source_id, request.task, spoken, model_tag)
+
+    segments = cache.load(connection, key()) if heard or not auto else None
     cached = segments is not None
-    timings = {"fetch_s": 0.0, "detect_s": 0.0, "recognise_s": 0.0}
+    timings = {"fetch_s": 0.0, "detect_s": 0.0, "language_s": 0.0, "recognise_s": 0.0}
     if segments is None:
         progress.check_cancel()
         started = time.perf_counter()
@@ -74,34 +87,72 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         timings["detect_s"] = time.perf_counter() - started
         progress.update("loading", 0.0)
         _, recogniser = speech.models.current()
-        translator = speech.translator() if marian else None
-        shown: list[str] = []
-
-        def after_chunk(fraction: float, found: list[Segment]) -> list[Segment]:
-            if translator is not None and found:
-                found = [
-                    replace(s, text=t)
-                    for s, t in zip(found, translator.translate([s.text for s in found]), strict=True)
-                ]
-            shown.extend(s.text for s in found)
-            progress.update("recognising", fraction, preview=" ".join(shown))
+        if auto and heard is None:
             progress.check_cancel()
-            return found
-
-        progress.check_cancel()
-        started = time.perf_counter()
-        segments = recognise_chunks(
-            recogniser,
-            samples,
-            chunks,
-            language=request.language,
-            task="transcribe" if marian else request.task,
-            after_chunk=after_chunk,
-        )
-        timings["recognise_s"] = time.perf_counter() - started
-        if not segments:
-            raise VideoRejected("I heard no speech in that video.")
-        cache.store(connection, key, segments, speech.cache_ttl_s)
+            started = time.perf_counter()
+            heard = language.detect(recogniser, samples, chunks)
+            timings["language_s"] = time.perf_counter() - started
+            logger.info("job %s: %s", progress.job.id, heard.describe())
+            cache.store_language(
+                connection, cache.language_key(request.source_id, model_tag), heard.language, heard.probability,
+                speech.cache_ttl_s,
+            )  # fmt: skip
+            segments = cache.load(connection, key())
+            cached = segments is not None
+        if segments is None:
+            started = time.perf_counter()
+            spoken = heard.language if heard else request.language
+            segments = _recognise(speech, recogniser, samples, chunks, spoken, request.task, progress)
+            timings["recognise_s"] = time.perf_counter() - started
+            cache.store(connection, key(), segments, speech.cache_ttl_s)
     note = f"{model_tag}, from cache" if cached else model_tag
+    if heard:
+        note += f"; {heard.describe()}"
+        request = replace(request, language=heard.language)  # the files are named after it
     post_results(connection, progress.job.id, request, segments, note)
-    return {"segments": len(segments), "cached": cached, "model": model_tag, **timings}
+    return {
+        "segments": len(segments),
+        "cached": cached,
+        "model": model_tag,
+        "language": request.language,
+        "language_probability": heard.probability if heard else None,
+        **timings,
+    }
+
+
+def _recognise(
+    speech: runtime.SpeechRuntime,
+    recogniser: Recogniser,
+    samples: np.ndarray,
+    chunks: list[Chunk],
+    spoken: str,
+    task: str,
+    progress: Progress,
+) -> list[Segment]:
+    """Every chunk, a batch at a time: after each, translation (MT_MODEL), progress and /cancel."""
+    translator = speech.translator() if task == "translate" and speech.mt_model else None
+    shown: list[str] = []
+
+    def after_batch(fraction: float, found: list[Segment]) -> list[Segment]:
+        if translator is not None and found:
+            # Marian translates the text; the words' times belong to the Swedish words, so they go.
+            texts = translator.translate([s.text for s in found])
+            found = [replace(s, text=t, words=()) for s, t in zip(found, texts, strict=True)]
+        shown.extend(s.text for s in found)
+        progress.update("recognising", fraction, preview=" ".join(shown))
+        progress.check_cancel()
+        return found
+
+    progress.check_cancel()
+    segments = recognise_chunks(
+        recogniser,
+        samples,
+        chunks,
+        language=spoken,
+        task="transcribe" if translator is not None else task,
+        batch_size=speech.models.options.batch_size,
+        after_batch=after_batch,
+    )
+    if not segments:
+        raise VideoRejected("I heard no speech in that video.")
+    return segments

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from yt_dlp import YoutubeDL
 from yt_dlp.networking import Request, Response
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
+from workers.speech.js_runtime import JsRuntime
+from workers.speech.refusals import close_responses, http_status, rejection
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRIED_STATUSES = frozenset({403, 429})  # often a passing throttle: one more try after a pause
+RETRY_AFTER_S = 5.0
+# yt-dlp warnings an operator must see (the rest are chatter at INFO): the JavaScript challenge,
+# PO tokens, the bot check and missing formats all point at what YouTube needs in 2026.
+OPERATOR_WARNINGS = ("javascript", "js challenge", "challenge solv", "po token", "sign in", "formats may be missing")
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,8 @@ class YtdlpLog:
         logger.debug("yt-dlp: %s", message)
 
     def warning(self, message: str) -> None:
-        logger.info("yt-dlp: %s", message)
+        important = any(word in message.lower() for word in OPERATOR_WARNINGS)
+        logger.log(logging.WARNING if important else logging.INFO, "yt-dlp: %s", message)
 
     def error(self, message: str) -> None:
         logger.info("yt-dlp: %s", message)
@@ -69,8 +81,14 @@ class GuardedYoutubeDL(YoutubeDL):
         return response
 
 
-def ytdlp_options(*, youtube: bool, cookies: Path | None) -> dict[str, Any]:
-    """Options shared by metadata and download: one extractor only, one video only, quiet."""
+def ytdlp_options(
+    *, youtube: bool, cookies: Path | None, js_runtime: JsRuntime | None = None, sleep_s: float = 0.0
+) -> dict[str, Any]:
+    """Options shared by metadata and download: one extractor only, one video only, quiet.
+
+    ``js_runtime`` is named to yt-dlp explicitly (its default looks for ``deno`` on PATH); without one
+    no runtime is enabled. ``sleep_s`` paces requests to a site that throttles (YouTube).
+    """
     options: dict[str, Any] = {
         # A YouTube link goes to the YouTube extractor only; anything else is a plain media file.
         "allowed_extractors": ["youtube"] if youtube else ["generic"],
@@ -80,50 +98,68 @@ def ytdlp_options(*, youtube: bool, cookies: Path | None) -> dict[str, Any]:
         "noprogress": True,
         "logger": YtdlpLog(),
         "socket_timeout": 30,
+        "js_runtimes": js_runtime.ytdlp_option() if js_runtime is not None else {},
     }
+    if sleep_s > 0:
+        options["sleep_interval_requests"] = sleep_s  # between the requests of one extraction
+        options["sleep_interval"] = sleep_s  # before the media download itself
     if cookies is not None:
         options["cookiefile"] = str(cookies)
     return options
 
 
 def read_metadata(
-    url: str, *, youtube: bool, cookies: Path | None, max_seconds: int, guard: Guard | None = None
+    url: str,
+    *,
+    youtube: bool,
+    cookies: Path | None,
+    max_seconds: int,
+    guard: Guard | None = None,
+    js_runtime: JsRuntime | None = None,
+    sleep_s: float = 0.0,
+    retry_after_s: float = RETRY_AFTER_S,
 ) -> VideoInfo:
-    with GuardedYoutubeDL(ytdlp_options(youtube=youtube, cookies=cookies), guard) as ydl:
-        try:
-            info = ydl.extract_info(url, download=False)
-        except DownloadError as exc:
-            raise rejection(exc) from exc
+    options = ytdlp_options(youtube=youtube, cookies=cookies, js_runtime=js_runtime, sleep_s=sleep_s)
+
+    def extract() -> dict[str, Any] | None:
+        with GuardedYoutubeDL(options, guard) as ydl:
+            return ydl.extract_info(url, download=False)  # type: ignore[no-any-return]
+
+    try:
+        info = retry_once(extract, retry_after_s)
+    except DownloadError as exc:
+        raise rejection(exc, youtube=youtube, host=urlsplit(url).hostname) from exc
     if info is None:
         raise VideoRejected("That video is unavailable.")
     if info.get("_type") == "playlist" or info.get("entries") is not None:
         raise VideoRejected("That is a playlist; send a link to one video of it.")
-    if info.get("is_live") or info.get("live_status") in {"is_live", "is_upcoming", "post_live"}:
+    if info.get("live_status") in {"is_upcoming"}:
+        raise VideoRejected("That live stream or premiere has not started yet; send it again when it has ended.")
+    if info.get("is_live") or info.get("live_status") in {"is_live", "post_live"}:
         raise VideoRejected("That is a live stream; send it again when it has ended and is a plain video.")
     duration = info.get("duration")
     check_duration(duration, max_seconds)
     return VideoInfo(title=str(info.get("title") or "video"), duration=float(duration) if duration else None)
 
 
+def retry_once(action: Callable[[], T], retry_after_s: float) -> T:
+    """``action()``; after an HTTP 403 or 429 once more, ``retry_after_s`` later."""
+    try:
+        return action()
+    except DownloadError as exc:
+        status = http_status(exc)
+        if status not in RETRIED_STATUSES:
+            raise
+        close_responses(exc)
+        logger.info("HTTP %s from the site; trying once more in %.1f s", status, retry_after_s)
+    # Out of the except block: the first error's traceback (yt-dlp's frames) is not kept alive.
+    time.sleep(retry_after_s)
+    return action()
+
+
 def check_duration(duration: float | None, max_seconds: int) -> None:
     if duration is not None and duration > max_seconds:
         raise VideoRejected(f"That video is {_minutes(duration)} long; I take videos up to {_minutes(max_seconds)}.")
-
-
-def rejection(exc: DownloadError) -> VideoRejected:
-    """yt-dlp's error as a reply a user understands."""
-    text = str(exc)
-    logger.info("yt-dlp refused: %s", text)
-    if "Sign in to confirm" in text or "cookies" in text.lower():
-        return VideoRejected(
-            "YouTube asks this server to sign in before it hands out that video; "
-            "the operator can give yt-dlp a cookies file (YTDLP_COOKIES)."
-        )
-    if "Private video" in text:
-        return VideoRejected("That video is private.")
-    if "Unsupported URL" in text:
-        return VideoRejected("I found no video at that link.")
-    return VideoRejected("That video is unavailable (removed, private, blocked here, or the link is wrong).")
 
 
 def _minutes(seconds: float) -> str:

@@ -17,13 +17,15 @@ next job, without a restart. Results are cached under the version's ``tag``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import DataError
+from common.errors import DataError, StartupError
 from workers.speech.backends import Recogniser
+from workers.speech.backends.decoding import DecodeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +40,53 @@ class ModelSource:
     backend: str
 
 
-def load_recogniser(source: ModelSource, device: str, cpu_threads: int = 0) -> Recogniser:
+def speech_extra_installed() -> bool:
+    """torch and transformers: the transformers backend and Marian need them; ctranslate2 does not."""
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+
+
+def require_speech_extra(what: str) -> None:
+    if not speech_extra_installed():
+        raise StartupError(f"{what} needs the speech extra: pip install '.[speech]'")
+
+
+def load_recogniser(
+    source: ModelSource, device: str, cpu_threads: int = 0, options: DecodeOptions = DecodeOptions()  # noqa: B008
+) -> Recogniser:
     if source.backend == "ctranslate2":
         from workers.speech.backends.ct2 import FasterWhisperRecogniser
 
-        return FasterWhisperRecogniser(source.location, device=device, cpu_threads=cpu_threads)
+        return FasterWhisperRecogniser(source.location, device=device, cpu_threads=cpu_threads, options=options)
+    # A registered version may name this backend while the worker has only the default install.
+    require_speech_extra("ASR_BACKEND=transformers")
     from workers.speech.backends.hf import TransformersRecogniser
 
-    return TransformersRecogniser(source.location, device=device, cpu_threads=cpu_threads)
+    return TransformersRecogniser(source.location, device=device, cpu_threads=cpu_threads, options=options)
 
 
 class AsrModels:
     """``current()`` -> (source, recogniser) of the model in use, loading it at most once.
 
-    ``registry`` is a LocalModelRegistry or the Hopsworks one (same methods).
+    ``registry`` is a LocalModelRegistry or the Hopsworks one (same methods); ``options`` (beam
+    and batch size) apply to every model it loads.
     """
 
-    def __init__(self, registry: Any, fallback: str, backend: str, device: str, cpu_threads: int = 0) -> None:
+    def __init__(
+        self,
+        registry: Any,
+        fallback: str,
+        backend: str,
+        device: str,
+        cpu_threads: int = 0,
+        options: DecodeOptions = DecodeOptions(),  # noqa: B008  # frozen, so one shared default is safe
+    ) -> None:
         if backend not in BACKENDS:
             raise DataError(f"unknown ASR backend {backend!r}; expected one of {', '.join(BACKENDS)}")
         self.registry = registry
         self.fallback = ModelSource(tag=f"{fallback} ({backend})", location=fallback, backend=backend)
         self.device = device
         self.cpu_threads = cpu_threads
+        self.options = options
         self._loaded: tuple[ModelSource, Recogniser] | None = None
         self._lock = threading.Lock()
 
@@ -82,6 +108,6 @@ class AsrModels:
             if self._loaded is None or self._loaded[0] != source:
                 # The old model is dropped first, so two never share the GPU's memory.
                 self._loaded = None
-                self._loaded = (source, load_recogniser(source, self.device, self.cpu_threads))
+                self._loaded = (source, load_recogniser(source, self.device, self.cpu_threads, self.options))
                 logger.info("loaded ASR model %s from %s on %s", source.tag, source.location, self.device)
             return self._loaded

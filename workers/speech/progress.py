@@ -20,6 +20,7 @@ from common.jobs import OutboxMessage, cancel_key
 logger = logging.getLogger(__name__)
 
 STAGES = {
+    "waiting": "Waiting for a download slot",  # YouTube downloads are limited over all workers (download_slots.py)
     "fetching": "Fetching the video",
     "downloading": "Downloading the audio",
     "decoding": "Decoding the audio",

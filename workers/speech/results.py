@@ -1,4 +1,4 @@
-"""The finished transcript to the user: text within the platform's limits, then .txt and .srt files."""
+"""The finished transcript to the user: text within the platform's limits, then .txt, .srt and .vtt files."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def split_text(text: str, limit: int) -> list[str]:
 def post_results(
     connection: redis.Redis, job_id: str, request: TranscriptionRequest, segments: list[Segment], note: str
 ) -> list[str]:
-    """Post the text and both files; the last message is final. Returns the artifact keys."""
+    """Post the text and the three files; the last message is final. Returns the artifact keys."""
     reply = request.reply
     limit = MESSAGE_LIMITS.get(reply["outbox"], DEFAULT_LIMIT)
     heading = "Translation" if request.task == "translate" else "Transcript"
@@ -43,9 +43,11 @@ def post_results(
     for piece in pieces:
         outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id=job_id, text=piece, final=False))
     base = _file_base(request)
+    cues = subtitles.build_cues(segments)  # once: both subtitle files show the same cues
     files = [
         (f"{base}.txt", subtitles.to_text(segments), "The text as a file."),
-        (f"{base}.srt", subtitles.to_srt(segments), "Subtitles (.srt) with the times."),
+        (f"{base}.srt", subtitles.srt_from_cues(cues), "Subtitles (.srt) with the times."),
+        (f"{base}.vtt", subtitles.vtt_from_cues(cues), "Subtitles (.vtt) for web players."),
     ]
     keys = []
     for index, (filename, content, caption) in enumerate(files):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.errors import StartupError
 from common.video_links import LinkPolicy
 from workers.speech.models import AsrModels
+
+if TYPE_CHECKING:
+    from workers.speech.download_slots import YoutubePacing
 
 
 @dataclass
@@ -19,6 +22,7 @@ class SpeechRuntime:
     mt_model: str | None = None  # a Marian sv->en id or path; None: Whisper's own translate task
     cache_ttl_s: int = 7 * 24 * 3600
     max_chunk_s: float = 30.0  # Whisper's window; tests use less to get several chunks
+    youtube_pacing: YoutubePacing | None = None  # None: YouTube downloads are not paced (tests)
     _translators: dict[str, Any] = field(default_factory=dict)
 
     def translator(self) -> Any:

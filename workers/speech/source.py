@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 import urllib.error
 import urllib.request
 from functools import partial
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 import redis
@@ -15,10 +17,12 @@ import redis
 from common import artifacts
 from common.errors import VideoRejected
 from common.jobs import TranscriptionRequest
-from common.video_links import LinkPolicy, check_address, validate_link
+from common.video_links import LinkPolicy, VideoLink, check_address, validate_link
 from workers.speech import audio
 from workers.speech.download import download_audio
-from workers.speech.metadata import check_duration, read_metadata
+from workers.speech.download_slots import DownloadSlots
+from workers.speech.js_runtime import runtime_for_jobs
+from workers.speech.metadata import RETRY_AFTER_S, check_duration, read_metadata
 from workers.speech.progress import Progress
 from workers.speech.runtime import SpeechRuntime
 
@@ -39,16 +43,7 @@ def load_audio(
         link = validate_link(request.url, runtime.links)
         # YouTube links are canonical watch URLs for its own extractor; others may redirect anywhere.
         url = link.url if link.youtube else follow_redirects(link.url, runtime.links)
-        read_metadata(url, youtube=link.youtube, cookies=runtime.cookies, max_seconds=max_seconds, guard=guard)
-        progress.check_cancel()
-        path = download_audio(
-            url,
-            directory,
-            youtube=link.youtube,
-            cookies=runtime.cookies,
-            on_progress=lambda fraction: progress.update("downloading", fraction),
-            guard=guard,
-        )
+        path = fetch_link(connection, link, url, runtime, directory, progress)
     elif request.audio_url:
         path = download_audio(
             request.audio_url,
@@ -75,6 +70,68 @@ def load_audio(
     samples = audio.decode(path, max_seconds=max_seconds + 1)
     check_duration(len(samples) / audio.SAMPLE_RATE, max_seconds)
     return samples
+
+
+def fetch_link(
+    connection: redis.Redis, link: VideoLink, url: str, runtime: SpeechRuntime, directory: Path, progress: Progress
+) -> Path:
+    """Metadata, then the audio; a YouTube link inside one of the download slots that all workers share."""
+    # A job's own copy: yt-dlp writes the cookie jar back when it closes, and workers sharing one
+    # file would overwrite each other's rotated cookies (or read a half-written file).
+    cookies = _private_copy(runtime.cookies, directory) if runtime.cookies is not None else None
+    js_runtime = runtime_for_jobs() if link.youtube else None  # a broken Deno: refused in one sentence
+    pacing = runtime.youtube_pacing
+    if pacing is not None and not (link.youtube or (urlsplit(url).hostname or "").lower() in pacing.also_hosts):
+        pacing = None
+    sleep_s = pacing.sleep_s if pacing is not None else 0.0
+    retry_after_s = pacing.retry_after_s if pacing is not None else RETRY_AFTER_S
+    guard = partial(check_address, policy=runtime.links)
+
+    def fetch() -> Path:
+        time.sleep(sleep_s)  # yt-dlp paces the requests within one run; this paces one run after another
+        read_metadata(
+            url,
+            youtube=link.youtube,
+            cookies=cookies,
+            max_seconds=runtime.links.max_seconds,
+            guard=guard,
+            js_runtime=js_runtime,
+            sleep_s=sleep_s,
+            retry_after_s=retry_after_s,
+        )
+        progress.check_cancel()
+        time.sleep(sleep_s)
+        return download_audio(
+            url,
+            directory,
+            youtube=link.youtube,
+            cookies=cookies,
+            on_progress=partial(progress.update, "downloading"),
+            guard=guard,
+            js_runtime=js_runtime,
+            sleep_s=sleep_s,
+            retry_after_s=retry_after_s,
+        )
+
+    if pacing is None:
+        return fetch()
+
+    def waiting(_waited_s: float) -> None:
+        progress.update("waiting", 0.0)
+        progress.check_cancel()  # /cancel works while the job waits
+
+    slots = DownloadSlots(connection, pacing.slots, pacing.lease_s)
+    with slots.hold(max_wait_s=pacing.max_wait_s, poll_s=pacing.poll_s, on_wait=waiting):
+        progress.update("fetching", 0.0)
+        return fetch()
+
+
+def _private_copy(cookies: Path, directory: Path) -> Path | None:
+    try:
+        return Path(shutil.copyfile(cookies, directory / "cookies.txt"))
+    except OSError as exc:
+        logger.error("cannot read YTDLP_COOKIES %s (%s): fetching without cookies", cookies, exc)
+        return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

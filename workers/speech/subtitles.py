@@ -1,10 +1,29 @@
-"""Segments as plain text and as SubRip (.srt): numbered cues, HH:MM:SS,mmm, never going backwards."""
+"""Segments as plain text, SubRip (.srt) and WebVTT (.vtt).
+
+Both subtitle formats write the same cues (:func:`build_cues`: broadcast rules, cut with word times);
+the rules themselves are in :mod:`workers.speech.cue_rules`, re-exported here with the builder so that
+callers need one import.
+"""
 
 from __future__ import annotations
 
 from workers.speech.backends import Segment
+from workers.speech.cue_rules import Cue, cue_violations, share_within_rules
+from workers.speech.cues import build_cues
 
-MIN_CUE_S = 0.2
+__all__ = [
+    "Cue",
+    "build_cues",
+    "cue_violations",
+    "share_within_rules",
+    "srt_from_cues",
+    "srt_time",
+    "to_srt",
+    "to_text",
+    "to_vtt",
+    "vtt_from_cues",
+    "vtt_time",
+]
 
 
 def to_text(segments: list[Segment]) -> str:
@@ -12,27 +31,46 @@ def to_text(segments: list[Segment]) -> str:
 
 
 def to_srt(segments: list[Segment]) -> str:
-    cues: list[str] = []
-    previous_end = 0.0
-    for segment in segments:
-        if not segment.text:
-            continue
-        # Model timestamps can overlap or run backwards; players reject such files.
-        start = max(segment.start, previous_end)
-        end = max(segment.end, start + MIN_CUE_S)
-        cues.append(f"{len(cues) + 1}\n{srt_time(start)} --> {srt_time(end)}\n{_one_block(segment.text)}\n")
-        previous_end = end
-    return "\n".join(cues)
+    return srt_from_cues(build_cues(segments))
+
+
+def to_vtt(segments: list[Segment]) -> str:
+    return vtt_from_cues(build_cues(segments))
+
+
+def srt_from_cues(cues: list[Cue]) -> str:
+    """Numbered blocks separated by one blank line; cue lines never blank (a blank line ends a block)."""
+    return "\n".join(
+        f"{number}\n{srt_time(cue.start)} --> {srt_time(cue.end)}\n" + "".join(f"{line}\n" for line in cue.lines)
+        for number, cue in enumerate(cues, start=1)
+    )
+
+
+def vtt_from_cues(cues: list[Cue]) -> str:
+    """The WEBVTT header, then one block per cue; no numbers (cue identifiers are optional)."""
+    blocks = [
+        f"{vtt_time(cue.start)} --> {vtt_time(cue.end)}\n" + "".join(f"{_vtt_escape(line)}\n" for line in cue.lines)
+        for cue in cues
+    ]
+    return "\n".join(["WEBVTT\n", *blocks])
 
 
 def srt_time(seconds: float) -> str:
+    return _clock(seconds, ",")
+
+
+def vtt_time(seconds: float) -> str:
+    return _clock(seconds, ".")
+
+
+def _clock(seconds: float, decimal_mark: str) -> str:
     milliseconds = round(max(seconds, 0.0) * 1000)
     hours, milliseconds = divmod(milliseconds, 3_600_000)
     minutes, milliseconds = divmod(milliseconds, 60_000)
     secs, milliseconds = divmod(milliseconds, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d},{milliseconds:03d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_mark}{milliseconds:03d}"
 
 
-def _one_block(text: str) -> str:
-    """A blank line ends a cue, so the text may have none."""
-    return "\n".join(line for line in text.strip().splitlines() if line.strip()) or "…"
+def _vtt_escape(line: str) -> str:
+    """WebVTT reads & and < as markup, and a "-->" in the text as a timing line; escaped, they show as typed."""
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,11 +1,13 @@
-"""Recognition of one chunk of audio (at most 30 s), by either backend.
+"""Recognition of a batch of audio pieces (each at most 30 s), by either backend.
 
-Both return segments with times relative to the chunk. They are built by
-:func:`workers.speech.models.load_recogniser`; nothing here reads settings.
+Both return segments with times relative to their piece, words included where the backend
+aligns them. They are built by :func:`workers.speech.models.load_recogniser` with a
+:class:`~workers.speech.backends.decoding.DecodeOptions`; nothing here reads settings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,16 +36,36 @@ class Segment:
 
 
 class Recogniser(Protocol):
+    def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
+        """The segments of each 16 kHz piece (at most 30 s), decoded together; times within the piece.
+
+        ``task`` is Whisper's: "transcribe" or "translate" (into English). Silence gives no
+        segment; a repetition loop is decoded again or cut (see workers.speech.loops).
+        """
+        ...
+
     def recognise(self, audio: np.ndarray, *, language: str, task: str) -> list[Segment]:
-        """``task`` is Whisper's: "transcribe" or "translate" (into English)."""
+        """One piece: ``recognise_batch([audio], ...)[0]``."""
+        ...
+
+    def detect_language(self, windows: Sequence[np.ndarray]) -> list[dict[str, float]]:
+        """For each window (at most 30 s), the probability of each language code ("sv": 0.93, ...)."""
         ...
 
 
-def resolve_device(device: str) -> str:
-    """ "auto" -> "cuda" where a GPU is visible to both libraries, else "cpu"."""
+def resolve_device(device: str, *, torch_too: bool = False) -> str:
+    """ "auto" -> "cuda" where CTranslate2 sees a GPU (and torch too, when ``torch_too``), else "cpu".
+
+    CTranslate2 answers for itself, so the default install (no torch) picks its device without
+    torch; the transformers backend and Marian (``torch_too``) need torch to see the GPU as well.
+    """
     if device != "auto":
         return device
     import ctranslate2
-    import torch
 
-    return "cuda" if torch.cuda.is_available() and ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    gpu = ctranslate2.get_cuda_device_count() > 0
+    if gpu and torch_too:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    return "cuda" if gpu else "cpu"

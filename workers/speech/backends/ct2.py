@@ -1,14 +1,44 @@
-"""faster-whisper (CTranslate2): float16 on a GPU, int8 on a CPU."""
+"""faster-whisper's CTranslate2 Whisper, batched: float16 on a GPU, int8 on a CPU.
+
+A batch of pieces is one ``encode``, one beam search ``generate`` and one ``align``: the text is
+decoded without timestamp tokens (fewer tokens, as faster-whisper's batched pipeline does), and
+the word alignment gives the times; segments are cut from the words. faster-whisper supplies the
+model, its feature extractor and tokenizer, and its word alignment (DTW on the alignment heads).
+
+On a CPU the batch is split over single-threaded CTranslate2 workers that run side by side:
+decoding steps are small matrix products that two threads share badly, so N independent
+workers do more in the same time than one worker with N threads.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
 
+import ctranslate2
 import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens, merge_punctuations
+from faster_whisper.utils import download_model
 
-from workers.speech.backends import Segment
+from workers.speech import loops
+from workers.speech.backends import Segment, Word
+from workers.speech.backends.decoding import Decoded, DecodeOptions, segments_from_words, settle, tidy_words
 
 logger = logging.getLogger(__name__)
+
+# faster-whisper's defaults for word timestamps: quotes and brackets join the word they open or
+# close, punctuation the word before it.
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
 
 class FasterWhisperRecogniser:
@@ -19,29 +49,200 @@ class FasterWhisperRecogniser:
         device: str,
         compute_type: str | None = None,
         cpu_threads: int = 0,
-        beam_size: int = 1,
-        temperatures: tuple[float, ...] = (0.0,),
-        max_new_tokens: int | None = None,
+        options: DecodeOptions = DecodeOptions(),  # noqa: B008  # frozen, so one shared default is safe
     ) -> None:
-        from faster_whisper import WhisperModel
-
+        self.path = model if Path(model).is_dir() else download_model(model)
+        self.device = device
         self.compute_type = compute_type or ("float16" if device == "cuda" else "int8")
-        self.model = WhisperModel(model, device=device, compute_type=self.compute_type, cpu_threads=cpu_threads)
-        self.beam_size = beam_size
-        # Greedy only by default: the same audio gives the same text, which the result cache relies
-        # on; chunks end at pauses, so the sampling fallback for runaway long-form decoding is rarely needed.
-        self.temperatures = list(temperatures)
-        self.max_new_tokens = max_new_tokens
+        self.options = options
+        threads = cpu_threads or len(os.sched_getaffinity(0))
+        # A GPU takes the whole batch at once; a CPU gets one worker per thread (see above).
+        self.workers = 1 if device == "cuda" else max(1, min(threads, options.batch_size))
+        self.threads = max(1, threads // self.workers)
+        self.model = WhisperModel(
+            self.path, device=device, compute_type=self.compute_type, cpu_threads=self.threads, num_workers=self.workers
+        )
+        self.multilingual = bool(self.model.model.is_multilingual)
+        self.frames = int(self.model.feature_extractor.nb_max_frames)  # 3000: the model's 30 s window
+        self.hop = int(self.model.feature_extractor.hop_length)
+        self.sample_rate = int(self.model.feature_extractor.sampling_rate)
+        self._tokenizer = cache(self._make_tokenizer)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="asr") if self.workers > 1 else None
 
     def recognise(self, audio: np.ndarray, *, language: str, task: str) -> list[Segment]:
-        segments, _ = self.model.transcribe(
-            audio,
-            language=language if self.model.model.is_multilingual else "en",
-            task=task,
-            beam_size=self.beam_size,
-            temperature=self.temperatures,
-            max_new_tokens=self.max_new_tokens,
-            vad_filter=False,  # the pipeline cut the audio at pauses already
-            condition_on_previous_text=False,
+        return self.recognise_batch([audio], language=language, task=task)[0]
+
+    def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
+        if not pieces:
+            return []
+        tokenizer = self._tokenizer(language, task)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        size = -(-len(pieces) // self.workers)
+        parts = [list(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+        # The workers encode and search their parts side by side; looping pieces are decoded again
+        # one after another with every thread; then the workers align their parts.
+        searched = self._each(parts, lambda part: self._search(part, prompt, tokenizer))
+        chosen = [
+            settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
+            for part in searched
+            for index, first in enumerate(part.firsts)
+        ]
+        frames = [min(self.frames, len(piece) // self.hop) for piece in pieces]
+        tokens = [decoded.tokens if decoded else [] for decoded in chosen]
+        offsets = [sum(len(part) for part in parts[:i]) for i in range(len(parts))]
+        aligned = self._each(
+            list(zip(searched, offsets, strict=True)),
+            lambda item: self._align(tokenizer, item[0].encoded, tokens[item[1] : item[1] + len(item[0].firsts)],
+                                     frames[item[1] : item[1] + len(item[0].firsts)]),
+        )  # fmt: skip
+        words = [piece_words for part in aligned for piece_words in part]
+        return [self._segments(d, w, len(p)) for d, w, p in zip(chosen, words, pieces, strict=True)]
+
+    def detect_language(self, windows: Sequence[np.ndarray]) -> list[dict[str, float]]:
+        if not self.multilingual:
+            return [{"en": 1.0} for _ in windows]
+        found = self.model.model.detect_language(self.model.encode(self._features(windows)))
+        # Tokens look like "<|sv|>".
+        return [{token[2:-2]: probability for token, probability in window} for window in found]
+
+    def _each(self, items: list[Any], work: Any) -> list[Any]:
+        """``work`` on each item, the items side by side on the CPU workers."""
+        if self._pool is None or len(items) < 2:
+            return [work(item) for item in items]
+        return list(self._pool.map(work, items))
+
+    def _search(self, pieces: list[np.ndarray], prompt: list[int], tokenizer: Tokenizer) -> _Part:
+        """One worker's part: features, encoder output and the beam search result of each piece."""
+        features = self._features(pieces)
+        encoded = self.model.encode(features)
+        firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer,
+                                beam_size=self.options.beam_size)  # fmt: skip
+        return _Part(features, encoded, firsts)
+
+    def _segments(self, decoded: Decoded | None, words: list[Word], samples: int) -> list[Segment]:
+        if decoded is None or not decoded.text.strip():
+            return []
+        if decoded.looping:
+            logger.info("cutting a repetition loop that the fallback did not end: %r", decoded.text[:200])
+            words = loops.trim_repetition(words, key=lambda word: word.text)
+            words = [Word(w.start, w.end, loops.trim_repeated_characters(w.text)) for w in words]
+        if not words:  # no alignment (a model without alignment heads): the piece as one segment
+            text = loops.trim_repeated_characters(decoded.text) if decoded.looping else decoded.text
+            return [Segment(0.0, samples / self.sample_rate, text.strip())]
+        return segments_from_words(tidy_words(words))
+
+    def _make_tokenizer(self, language: str, task: str) -> Tokenizer:
+        if not self.multilingual:  # tiny.en and the like: English, transcription only
+            return Tokenizer(self.model.hf_tokenizer, False, task="transcribe", language="en")
+        return Tokenizer(self.model.hf_tokenizer, True, task=task, language=language)
+
+    def _features(self, pieces: Sequence[np.ndarray]) -> np.ndarray:
+        """Log-mel features of each piece padded to the 30 s window, as faster-whisper's batched pipeline."""
+        extract = self.model.feature_extractor
+        return np.stack([pad_or_trim(extract(piece)[..., :-1], self.frames) for piece in pieces])
+
+    def _generate(
+        self, model: Any, encoded: Any, prompts: list[list[int]], tokenizer: Tokenizer, **search: Any
+    ) -> list[Decoded]:
+        max_length = self.model.max_length
+        if self.options.max_new_tokens is not None:
+            max_length = min(max_length, len(prompts[0]) + self.options.max_new_tokens)
+        results = model.generate(
+            encoded,
+            prompts,
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
+            **search,
         )
-        return [Segment(s.start, s.end, s.text.strip()) for s in segments if s.text.strip()]
+        decoded = []
+        for result in results:
+            length = len(result.sequences_ids[0])
+            tokens = [token for token in result.sequences_ids[0] if token < tokenizer.eot]
+            # The score is the summed log probability over the length (length_penalty 1); Whisper
+            # averages over the tokens and the end of text.
+            average = result.scores[0] * length / (length + 1)
+            decoded.append(Decoded(tokens, tokenizer.decode(tokens), average, result.no_speech_prob))
+        return decoded
+
+    def _align(
+        self, tokenizer: Tokenizer, encoded: Any, tokens: list[list[int]], frames: list[int]
+    ) -> list[list[Word]]:
+        """Each piece's words with their times, from one alignment of the whole batch."""
+        if not any(tokens):
+            return [[] for _ in tokens]
+        alignments = self.model.find_alignment(tokenizer, tokens, encoded, frames)
+        words = []
+        for alignment in alignments:
+            merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
+            words.append([Word(float(w["start"]), float(w["end"]), w["word"]) for w in alignment if w["word"]])
+        return words
+
+
+@dataclass
+class _Part:
+    features: np.ndarray
+    encoded: Any  # ctranslate2.StorageView on the model's device
+    firsts: list[Decoded]
+
+
+class _Resampler:
+    """Decodes one looping piece again by sampling, at each temperature ``settle`` asks for.
+
+    The beam search's text up to where the loop starts is kept as a prefix, and only the rest
+    is sampled: the text before the loop is the likeliest reading, and the samples are shorter.
+
+    CTranslate2 seeds a worker thread's random generator once, from the seed set before the
+    thread first samples; the shared model's workers may have sampled before, so a piece is
+    sampled by a model instance of its own, made after ``set_random_seed``: the same piece then
+    gives the same samples on every run, and the cached transcript does not depend on what ran
+    before. Loading costs less than one sampling pass, and only looping pieces pay it.
+    """
+
+    def __init__(
+        self,
+        owner: FasterWhisperRecogniser,
+        part: _Part,
+        index: int,
+        first: Decoded,
+        prompt: list[int],
+        tokenizer: Tokenizer,
+    ) -> None:
+        self.owner = owner
+        self.part = part
+        self.index = index
+        loop = loops.find_repetition(first.tokens)
+        self.prompt = prompt + (first.tokens[: loop[0]] if loop else [])
+        self.tokenizer = tokenizer
+        self.sampler: Any = None
+
+    def __call__(self, temperature: float) -> Decoded:
+        owner = self.owner
+        if self.sampler is None:
+            ctranslate2.set_random_seed(owner.options.seed)
+            self.sampler = ctranslate2.models.Whisper(
+                owner.path, device=owner.device, compute_type=owner.compute_type,
+                intra_threads=owner.threads * owner.workers,
+            )  # fmt: skip
+            self.piece = self._piece_encoding()
+        logger.info("decoding a looping piece again at temperature %.1f", temperature)
+        return owner._generate(
+            self.sampler,
+            self.piece,
+            [self.prompt],
+            self.tokenizer,
+            beam_size=1,
+            num_hypotheses=owner.options.best_of,
+            sampling_topk=0,
+            sampling_temperature=temperature,
+        )[0]
+
+    def _piece_encoding(self) -> Any:
+        """This piece's encoder output: a slice of the batch's on a CPU; on a GPU, encoded again."""
+        if self.owner.device == "cpu":
+            batch = np.asarray(self.part.encoded)
+            return ctranslate2.StorageView.from_array(np.ascontiguousarray(batch[self.index : self.index + 1]))
+        features = np.ascontiguousarray(self.part.features[self.index : self.index + 1])
+        return self.sampler.encode(ctranslate2.StorageView.from_array(features))

@@ -1,0 +1,101 @@
+"""Whole /transcribe jobs as a chat user sees them: a real redis-server, a listening RQ SimpleWorker,
+yt-dlp fetching from a local HTTP server, the outbox read until the job's last message."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from rq import SimpleWorker
+from rq.command import send_shutdown_command
+from rq.serializers import JSONSerializer
+
+from common import artifacts
+from common.embedded_redis import free_port, start_server
+from common.jobs import ReplyTo, TranscriptionRequest
+from common.outbox import OutboxReader
+from common.queues import TRANSCRIBE, JobQueue
+from tests.speech_fixtures import _QuietHandler, _QuietServer
+from workers.speech import runtime
+
+
+@dataclass
+class JobRun:
+    wall_s: float
+    timings: dict[str, float]  # the job's own fetch_s, detect_s, recognise_s
+    files: dict[str, str] = field(default_factory=dict)  # ".txt", ".srt", ".vtt" -> content
+
+
+def run_jobs(
+    media: Path, speech: runtime.SpeechRuntime, jobs: list[tuple[str, str]], task: str = "transcribe"
+) -> list[JobRun]:
+    """Each (source id, file name under ``media``) as one job, one after another, on one warm worker."""
+    handler = functools.partial(_QuietHandler, directory=str(media))
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = free_port()
+    process = start_server(media / "redis", port, detached=False)
+    try:
+        connection = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                connection.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        runtime.install(speech)
+        speech.models.current()  # loaded before the first job, as a worker process does
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        worker = SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer)
+        measured: list[JobRun] = []
+        failures: list[str] = []
+
+        def one_job(reader: OutboxReader, source_id: str, name: str) -> JobRun:
+            request = TranscriptionRequest(
+                task=task, reply=ReplyTo("bench", "b").to_dict(), source_id=source_id, url=f"{base}/{name}"
+            )
+            started = time.perf_counter()
+            job = JobQueue(connection).queue(TRANSCRIBE).enqueue(
+                "workers.speech.job.run", request.to_dict(), job_timeout=3600
+            )
+            files: dict[str, str] = {}
+            while True:
+                messages = [message for _, message in reader.read(block_ms=100)]
+                for message in messages:
+                    if message.kind == "document" and message.artifact and message.filename:
+                        data = artifacts.load(connection, message.artifact) or b""
+                        files[Path(message.filename).suffix] = data.decode()
+                if any(message.final for message in messages):
+                    break
+            wall = time.perf_counter() - started
+            result = job.latest_result(timeout=10)
+            if result is None or not result.return_value:
+                raise RuntimeError(f"the job failed: {messages[-1].text}")
+            timings = {k: float(v) for k, v in result.return_value.items() if k.endswith("_s")}
+            return JobRun(wall, timings, files)
+
+        def user() -> None:
+            reader = OutboxReader(connection, "bench")
+            time.sleep(1.0)
+            try:
+                measured.extend(one_job(reader, source_id, name) for source_id, name in jobs)
+            except RuntimeError as exc:
+                failures.append(str(exc))
+            finally:
+                send_shutdown_command(connection, worker.name)
+
+        thread = threading.Thread(target=user)
+        thread.start()
+        worker.work(logging_level="WARNING")
+        thread.join()
+        if failures:
+            raise RuntimeError(failures[0])
+        return measured
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        server.shutdown()

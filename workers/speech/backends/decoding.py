@@ -1,0 +1,107 @@
+"""What both backends share: the decoding knobs, the fallback for loops, words into segments."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from workers.speech import loops
+from workers.speech.backends import Segment, Word
+
+SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
+PAUSE_S = 1.0  # a pause this long between two words starts a new segment
+MAX_WORD_S = 1.4  # no word lasts longer than this, nor twice the median word
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """All knobs of recognition (ASR_BEAM_SIZE and ASR_BATCH_SIZE come in here)."""
+
+    beam_size: int = 5
+    batch_size: int = 8  # pieces decoded together (recognise.py groups them)
+    # A looping piece is decoded again by sampling at these temperatures, in order; the seed
+    # makes the samples, and so the cached results, the same on every run.
+    fallback_temperatures: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
+    best_of: int = 5  # samples per temperature; the likeliest is taken
+    seed: int = 0
+    trim_loops: bool = True  # a loop that survives the fallback is said once
+    max_new_tokens: int | None = None  # None: the model's own limit
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One piece's decoding: text tokens (no special tokens) and the scores the checks need."""
+
+    tokens: list[int]
+    text: str
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    looping: bool = False  # still a loop after every fallback: the caller trims it
+
+
+def settle(
+    first: Decoded, resample: Callable[[float], Decoded], options: DecodeOptions
+) -> Decoded | None:
+    """``first``, or what replaces it: None for silence, a sample for a loop.
+
+    Whisper's order: silence is not retried; a loop is decoded again at each temperature until
+    one does not loop. If all loop, the beam search result stays (its text before the loop is
+    the likeliest), marked for trimming.
+    """
+    if loops.is_silence(first.no_speech_prob, first.avg_logprob):
+        return None
+    if not loops.is_looping(first.text):
+        return first
+    for temperature in options.fallback_temperatures:
+        again = resample(temperature)
+        if again.text.strip() and not loops.is_looping(again.text):
+            return again
+    return replace(first, looping=options.trim_loops)
+
+
+def tidy_words(words: list[Word]) -> list[Word]:
+    """Words with no text dropped, and over-long words shortened.
+
+    The alignment gives the pause before a sentence (or after it) to its first (or last) word;
+    such a word ends up seconds long, and its cue with it. As Whisper does, a word is cut to
+    twice the median word's length, at the side that borders the pause.
+    """
+    words = [word for word in words if word.text.strip()]
+    lengths = [word.end - word.start for word in words if word.end > word.start]
+    longest = min(MAX_WORD_S, 2 * statistics.median(lengths)) if lengths else MAX_WORD_S
+    tidy: list[Word] = []
+    for index, word in enumerate(words):
+        if word.end - word.start > longest:
+            after_pause = index == 0 or tidy[-1].text.rstrip().endswith(SENTENCE_END)
+            word = replace(word, start=word.end - longest) if after_pause else replace(word, end=word.start + longest)
+        tidy.append(word)
+    return tidy
+
+
+def segments_from_words(words: Sequence[Word]) -> list[Segment]:
+    """Sentences as segments: a segment ends at a sentence's last word or before a long pause."""
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for index, word in enumerate(words):
+        current.append(word)
+        following = words[index + 1] if index + 1 < len(words) else None
+        if (
+            following is None
+            or word.text.rstrip().endswith(SENTENCE_END)
+            or following.start - word.end >= PAUSE_S
+        ):
+            text = "".join(w.text for w in current).strip()
+            segments.append(Segment(current[0].start, current[-1].end, text, tuple(current)))
+            current = []
+    return segments
+
+
+def trim_segment_text(segments: list[Segment]) -> list[Segment]:
+    """A loop cut from segments without words (transformers): over all their words, kept in order."""
+    items = [(index, word) for index, segment in enumerate(segments) for word in segment.text.split()]
+    kept = loops.trim_repetition(items, key=lambda item: item[1])
+    texts: dict[int, list[str]] = {}
+    for index, word in kept:
+        texts.setdefault(index, []).append(word)
+    return [replace(segments[index], text=" ".join(words)) for index, words in sorted(texts.items())]
