@@ -237,7 +237,7 @@ def test_cancel_stops_a_job_that_waits_for_a_slot(connection, media):
     assert job.return_value() == {"cancelled": True}
     assert time.monotonic() - started < 10
     assert job.meta["progress"] == {"stage": "waiting", "percent": 0}
-    assert "Waiting for a download slot: 0%" in progress_texts(connection)
+    assert "Waiting for a download slot…" in progress_texts(connection)
     assert not media.requests, "nothing was downloaded"
 
 

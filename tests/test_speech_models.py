@@ -15,7 +15,7 @@ import pytest
 from common.registry import LocalModelRegistry
 from tests.conftest import REPO
 from tests.test_speech import assert_valid_srt, console_session, documents, install_runtime
-from workers.speech import audio
+from workers.speech import audio, cache
 from workers.speech.backends.ct2 import FasterWhisperRecogniser
 from workers.speech.backends.hf import split_by_timestamps
 from workers.speech.chunks import speech_chunks
@@ -38,10 +38,13 @@ def test_transformers_backend_translates_through_whisper_task(connection, media_
 
 @pytest.mark.slow
 def test_marian_translates_each_segment_and_keeps_the_times(connection, media_server, tiny_models, tmp_path):
-    """With MT_MODEL set, /translate transcribes, then translates segment by segment: cue times are the ASR's."""
+    """With MT_MODEL set, /translate transcribes, then translates segment by segment: segment times are the ASR's.
+
+    The translated segments carry no words (their times belong to the Swedish words), so their cues
+    are whole segments while the transcript's are cut from words; the segments themselves line up.
+    """
     install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=8)
     console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
-    transcript = assert_valid_srt(documents(connection)["srt"].decode())
     connection.delete(*connection.keys("artifact:*"))
     install_runtime(
         tiny_models["ctranslate2"],
@@ -52,8 +55,14 @@ def test_marian_translates_each_segment_and_keeps_the_times(connection, media_se
     )
     out = console_session(connection, f"/translate {media_server}/swedish.mp4\n", tmp_path)
     assert f"+ {tiny_models['marian']}" in out, "the cache key and the note name the MT model"
-    translation = assert_valid_srt(documents(connection)["srt"].decode())
-    assert [(start, end) for _, start, end, _ in translation] == [(start, end) for _, start, end, _ in transcript]
+    assert_valid_srt(documents(connection)["srt"].decode())
+    (transcribed,) = connection.keys("speech:result:*:transcribe:*")
+    (translated,) = connection.keys("speech:result:*:translate:*")
+    transcript, translation = cache.load(connection, transcribed.decode()), cache.load(connection, translated.decode())
+    assert transcript and translation
+    assert [(s.start, s.end) for s in translation] == [(s.start, s.end) for s in transcript]
+    assert all(s.words for s in transcript) and not any(s.words for s in translation)
+    assert [s.text for s in translation] != [s.text for s in transcript], "Marian wrote new text"
 
 
 @pytest.mark.slow
@@ -110,6 +119,8 @@ def test_real_processes_console_and_worker(process_env, media_server, tiny_model
         "ASR_MODEL": str(tiny_models["ctranslate2"]),
         "ASR_BACKEND": "ctranslate2",
         "ASR_DEVICE": "cpu",
+        "ASR_BEAM_SIZE": "3",
+        "ASR_BATCH_SIZE": "4",
         "ALLOWED_VIDEO_HOSTS": "youtube.com",
         "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
         "MODEL_DIR": str(tmp_path / "models"),
@@ -134,7 +145,9 @@ def test_real_processes_console_and_worker(process_env, media_server, tiny_model
             worker.wait(timeout=30)
     assert done.returncode == 0, done.stderr + log.read_text()
     assert "Transcript (" in done.stdout and "Subtitles (.srt)" in done.stdout
-    assert "ASR model" in log.read_text() and "ready (ctranslate2 on cpu)" in log.read_text(), "loaded at start"
+    assert "ASR model" in log.read_text() and "ready (ctranslate2 on cpu, beam 3, batch 4)" in log.read_text(), (
+        "loaded at start, with ASR_BEAM_SIZE and ASR_BATCH_SIZE"
+    )
 
 
 def test_unknown_backend_is_refused(tmp_path):

@@ -42,7 +42,7 @@ def cues_of(srt: str) -> list[Cue]:
 
 @pytest.fixture
 def real_runtime(real_whisper: Path, tmp_path: Path):
-    return install_runtime(real_whisper, "ctranslate2", tmp_path / "models")
+    return install_runtime(real_whisper, "ctranslate2", tmp_path / "models", batch_size=8)
 
 
 def test_transcribe_gives_swedish_text_within_the_measured_error(

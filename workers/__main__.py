@@ -132,6 +132,8 @@ def _install_speech(settings: Settings, registry: Any) -> None:
     from workers.speech import runtime
     from workers.speech.backends import resolve_device
     from workers.speech.backends.decoding import DecodeOptions
+    from workers.speech.download_slots import YoutubePacing
+    from workers.speech.js_runtime import log_at_start
     from workers.speech.models import AsrModels, require_speech_extra
 
     speech = settings.speech
@@ -145,8 +147,9 @@ def _install_speech(settings: Settings, registry: Any) -> None:
     models = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, device, options=options)
     runtime.install(runtime.SpeechRuntime(
         models=models, links=LinkPolicy.from_settings(settings.video), cookies=settings.video.YTDLP_COOKIES,
-        mt_model=speech.MT_MODEL,
+        mt_model=speech.MT_MODEL, youtube_pacing=YoutubePacing.from_settings(settings.video),
     ))
+    log_at_start()  # the JavaScript runtime YouTube needs, or what to install
     try:
         source, _ = models.current()
         logger.info("ASR model %s ready (%s on %s, beam %d, batch %d)", source.tag, source.backend, models.device,

@@ -27,6 +27,7 @@ STAGES = {
     "loading": "Loading the speech model",
     "recognising": "Recognising speech",
 }
+UNMEASURED = frozenset({"waiting", "loading"})
 PREVIEW_CHARS = 300
 
 
@@ -53,7 +54,8 @@ class Progress:
         milestone = self._posted is None or self._posted[0] != stage or percent == 100
         if self._posted == (stage, percent) or (not milestone and now - self._posted_at < self.min_interval_s):
             return
-        text = f"{STAGES.get(stage, stage)}: {percent}%"
+        # A wait and a model load have no fraction to show.
+        text = f"{STAGES.get(stage, stage)}…" if stage in UNMEASURED else f"{STAGES.get(stage, stage)}: {percent}%"
         if preview:
             shown = preview if len(preview) <= PREVIEW_CHARS else "…" + preview[-PREVIEW_CHARS:]
             text += f"\n{shown}"

@@ -73,30 +73,14 @@ class FasterWhisperRecogniser:
         return self.recognise_batch([audio], language=language, task=task)[0]
 
     def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
-        if not pieces:
-            return []
         tokenizer = self._tokenizer(language, task)
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        size = -(-len(pieces) // self.workers)
+        size = -(-len(pieces) // self.workers) if pieces else 1
         parts = [list(pieces[i : i + size]) for i in range(0, len(pieces), size)]
-        # The workers encode and search their parts side by side; looping pieces are decoded again
-        # one after another with every thread; then the workers align their parts.
-        searched = self._each(parts, lambda part: self._search(part, prompt, tokenizer))
-        chosen = [
-            settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
-            for part in searched
-            for index, first in enumerate(part.firsts)
-        ]
-        frames = [min(self.frames, len(piece) // self.hop) for piece in pieces]
-        tokens = [decoded.tokens if decoded else [] for decoded in chosen]
-        offsets = [sum(len(part) for part in parts[:i]) for i in range(len(parts))]
-        aligned = self._each(
-            list(zip(searched, offsets, strict=True)),
-            lambda item: self._align(tokenizer, item[0].encoded, tokens[item[1] : item[1] + len(item[0].firsts)],
-                                     frames[item[1] : item[1] + len(item[0].firsts)]),
-        )  # fmt: skip
-        words = [piece_words for part in aligned for piece_words in part]
-        return [self._segments(d, w, len(p)) for d, w, p in zip(chosen, words, pieces, strict=True)]
+        if self._pool is None or len(parts) < 2:
+            done = [self._recognise(part, tokenizer) for part in parts]
+        else:  # each worker its part, from features to words, with no wait for the other
+            done = list(self._pool.map(lambda part: self._recognise(part, tokenizer), parts))
+        return [segments for part in done for segments in part]
 
     def detect_language(self, windows: Sequence[np.ndarray]) -> list[dict[str, float]]:
         if not self.multilingual:
@@ -105,19 +89,21 @@ class FasterWhisperRecogniser:
         # Tokens look like "<|sv|>".
         return [{token[2:-2]: probability for token, probability in window} for window in found]
 
-    def _each(self, items: list[Any], work: Any) -> list[Any]:
-        """``work`` on each item, the items side by side on the CPU workers."""
-        if self._pool is None or len(items) < 2:
-            return [work(item) for item in items]
-        return list(self._pool.map(work, items))
-
-    def _search(self, pieces: list[np.ndarray], prompt: list[int], tokenizer: Tokenizer) -> _Part:
-        """One worker's part: features, encoder output and the beam search result of each piece."""
+    def _recognise(self, pieces: list[np.ndarray], tokenizer: Tokenizer) -> list[list[Segment]]:
+        """Encode, beam search, the fallback of looping pieces, then one alignment for all."""
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         features = self._features(pieces)
         encoded = self.model.encode(features)
         firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer,
                                 beam_size=self.options.beam_size)  # fmt: skip
-        return _Part(features, encoded, firsts)
+        part = _Part(features, encoded, firsts)
+        chosen = [
+            settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
+            for index, first in enumerate(part.firsts)
+        ]
+        frames = [min(self.frames, len(piece) // self.hop) for piece in pieces]
+        words = self._align(tokenizer, part.encoded, [decoded.tokens if decoded else [] for decoded in chosen], frames)
+        return [self._segments(d, w, len(p)) for d, w, p in zip(chosen, words, pieces, strict=True)]
 
     def _segments(self, decoded: Decoded | None, words: list[Word], samples: int) -> list[Segment]:
         if decoded is None or not decoded.text.strip():
@@ -181,8 +167,10 @@ class FasterWhisperRecogniser:
         return words
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Part:
+    """One worker's share of a batch, kept for the fallback of its looping pieces."""
+
     features: np.ndarray
     encoded: Any  # ctranslate2.StorageView on the model's device
     firsts: list[Decoded]

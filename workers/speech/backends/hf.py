@@ -72,6 +72,7 @@ class TransformersRecogniser:
             first = Decoded(tokens, self._text(tokens), average, no_speech)
 
             def resample(temperature: float, index: int = index) -> Decoded:
+                logger.info("decoding a looping piece again at temperature %.1f", temperature)
                 self.torch.manual_seed(self.options.seed)
                 again = self._generate(
                     features[index : index + 1], language, task, do_sample=True, temperature=temperature, num_beams=1
