@@ -63,18 +63,18 @@ def run_jobs(
                 "workers.speech.job.run", request.to_dict(), job_timeout=3600
             )
             files: dict[str, str] = {}
-            while True:
-                messages = [message for _, message in reader.read(block_ms=100)]
-                for message in messages:
+            messages = []
+            while not (messages and messages[-1].final):
+                for _, message in reader.read(block_ms=100):
+                    messages.append(message)
                     if message.kind == "document" and message.artifact and message.filename:
                         data = artifacts.load(connection, message.artifact) or b""
                         files[Path(message.filename).suffix] = data.decode()
-                if any(message.final for message in messages):
-                    break
             wall = time.perf_counter() - started
             result = job.latest_result(timeout=10)
             if result is None or not result.return_value:
-                raise RuntimeError(f"the job failed: {messages[-1].text}")
+                reason = result.exc_string if result is not None else messages[-1].text
+                raise RuntimeError(f"the job failed: {reason}")
             timings = {k: float(v) for k, v in result.return_value.items() if k.endswith("_s")}
             return JobRun(wall, timings, files)
 

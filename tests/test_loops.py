@@ -7,8 +7,15 @@ import pytest
 
 from common.errors import VideoRejected
 from workers.speech import language, loops
-from workers.speech.backends import Word
-from workers.speech.backends.decoding import Decoded, DecodeOptions, segments_from_words, settle, tidy_words
+from workers.speech.backends import Segment, Word
+from workers.speech.backends.decoding import (
+    Decoded,
+    DecodeOptions,
+    segments_from_words,
+    settle,
+    tidy_words,
+    trim_segment_text,
+)
 from workers.speech.chunks import Chunk
 
 SENTENCE = "Stockholm är Sveriges huvudstad och ligger där Mälaren möter Östersjön"
@@ -56,6 +63,13 @@ def test_trimming_keeps_one_occurrence_and_what_follows():
 def test_a_loop_inside_one_word_is_cut_to_one_occurrence():
     assert loops.trim_repeated_characters("sorgfjoltongtongtongtongtongtongt.") == "sorgfjoltongt."
     assert loops.trim_repeated_characters("hahaha, kaffe") == "hahaha, kaffe"
+
+
+def test_a_loop_over_segments_without_words_is_cut_across_them():
+    """The transformers backend gives no words: the loop is found in the segments' text, in order."""
+    segments = [Segment(0, 2, "Hej och välkommen."), *(Segment(2 + i, 3 + i, "vi ses snart igen") for i in range(5))]
+    trimmed = trim_segment_text(segments)
+    assert [(s.start, s.text) for s in trimmed] == [(0, "Hej och välkommen."), (2, "vi ses snart igen")]
 
 
 def test_silence_needs_both_a_likely_no_speech_and_an_unsure_text():
@@ -109,7 +123,11 @@ def test_words_become_sentences_and_a_pause_starts_a_new_segment():
         Word(3.5, 3.9, " hem"),
     ]
     segments = segments_from_words(words)
-    assert [(s.start, s.end, s.text) for s in segments] == [(0.0, 0.9, "Hej där."), (1.0, 1.6, "Nu går"), (3.0, 3.9, "vi hem")]
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.0, 0.9, "Hej där."),
+        (1.0, 1.6, "Nu går"),
+        (3.0, 3.9, "vi hem"),
+    ]
     assert segments[0].words == tuple(words[:2])
 
 

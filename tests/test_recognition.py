@@ -7,6 +7,8 @@ multilingual whisper-base (``real_whisper``) checks what only real weights can s
 
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
 import textwrap
@@ -27,6 +29,7 @@ from common.video_links import LinkPolicy
 from tests.conftest import REPO
 from tests.test_speech import console_session, install_runtime
 from workers.speech import audio, language, loops
+from workers.speech import chunks as chunks_module
 from workers.speech.backends import Segment
 from workers.speech.backends.ct2 import FasterWhisperRecogniser
 from workers.speech.backends.decoding import DecodeOptions
@@ -99,7 +102,8 @@ def test_batches_give_the_same_words_as_one_piece_at_a_time_on_the_audio_clock(t
         shared, samples, chunks, language="sv", task="transcribe", batch_size=3, after_batch=after_batch
     )
     assert [(s.start, s.end, s.text) for s in batched] == [(s.start, s.end, s.text) for s in one]
-    assert len(fractions) == -(-len(chunks) // 3) and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(fractions) == -(-len(chunks) // 3) and fractions == sorted(fractions)
+    assert fractions[-1] == pytest.approx(1.0)
     assert_words_on_the_audio_clock(batched, chunks)
     assert batched[-1].end <= len(samples) / audio.SAMPLE_RATE
 
@@ -115,7 +119,32 @@ def test_chunks_pack_speech_and_leave_out_a_long_pause(tmp_path):
     assert len(chunk.samples(samples)) == round(chunk.length * audio.SAMPLE_RATE)
 
 
+def test_long_audio_is_searched_for_speech_in_two_halves_with_the_same_result(media_dir, monkeypatch):
+    """Above two minutes the detector runs on two threads; the chunks are those of one pass."""
+    samples = np.tile(samples_of(media_dir / "long.wav"), 3)  # 3.5 minutes
+    assert len(samples) > chunks_module.SPLIT_ABOVE_S * audio.SAMPLE_RATE
+    halves = speech_chunks(samples)
+    monkeypatch.setattr(chunks_module, "SPLIT_ABOVE_S", 10**9)
+    assert speech_chunks(samples) == halves
+
+
 # --- lang=auto ---------------------------------------------------------------------------------------------------
+
+
+def test_both_backends_give_each_window_a_probability_per_language(tiny_models, media_dir):
+    from workers.speech.backends.hf import TransformersRecogniser
+
+    samples = samples_of(media_dir / "swedish.wav")
+    windows = [chunk.samples(samples) for chunk in speech_chunks(samples, max_chunk_s=8)]
+    for recogniser in (
+        FasterWhisperRecogniser(str(tiny_models["ctranslate2"]), device="cpu", cpu_threads=1),
+        TransformersRecogniser(str(tiny_models["transformers"]), device="cpu", cpu_threads=1),
+    ):
+        found = recogniser.detect_language(windows)
+        assert len(found) == len(windows)
+        for probabilities in found:
+            assert "sv" in probabilities and "en" in probabilities
+            assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_the_bots_take_lang_auto(connection):
@@ -156,7 +185,27 @@ def test_lang_auto_names_the_language_heard_and_caches_by_it(connection, media_s
 
 # --- the default install: ctranslate2 without torch ---------------------------------------------------------------
 
-NO_TORCH = "import sys\nsys.modules.update(torch=None, transformers=None)  # as if not installed\n"
+# Every import finder is wrapped so that it does not see torch or transformers: importing them fails
+# and importlib.util.find_spec answers None, as where they are not installed (None entries in
+# sys.modules would break libraries that look there, such as scipy).
+NO_TORCH = """
+import sys
+
+class _Hidden:
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"torch", "transformers"}:
+            return None
+        find = getattr(self.finder, "find_spec", None)
+        return find(name, path, target) if find else None
+
+    def __getattr__(self, attr):
+        return getattr(self.finder, attr)
+
+sys.meta_path[:] = [_Hidden(finder) for finder in sys.meta_path]
+"""
 
 
 @pytest.fixture
@@ -264,7 +313,9 @@ def _tune(seconds: float) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_bad_input_gets_a_sentence_each_and_the_worker_goes_on(connection, media_dir, media_server, tiny_models, tmp_path):
+def test_bad_input_gets_a_sentence_each_and_the_worker_goes_on(
+    connection, media_dir, media_server, tiny_models, tmp_path
+):
     """Music, a corrupt file, two hours of audio, an unknown language, then a good video: five answers."""
     _write_wav(media_dir / "tune.wav", _tune(12))
     (media_dir / "corrupt.mp4").write_bytes(np.random.default_rng(1).bytes(50_000))
@@ -286,8 +337,8 @@ def test_bad_input_gets_a_sentence_each_and_the_worker_goes_on(connection, media
     out = console_session(connection, "".join(line + "\n" for line in lines), tmp_path)
     tune_transcribed = "I heard no speech in that video." not in out  # music may pass the detector; never a crash
     assert out.count("Transcript (") == 1 + tune_transcribed, out
-    assert "That file is not audio or video I can read." in out or "I could not decode" in out, out
-    assert "That video is 2 h long; I take videos up to 2 min." in out
+    assert "That file is not audio or video I can read." in out
+    assert re.search(r"That video is (2 h|120 min)[^.]* long; I take videos up to 2 min", out), out
     assert "Whisper does not know the language code 'qq'" in out
     assert "Traceback" not in out
 
@@ -313,9 +364,8 @@ def test_real_whisper_loops_on_reversed_speech_without_the_fallback_and_not_with
     """The beam search alone writes one sentence over and over; the fallback and the trim leave no loop."""
     samples = reversed_speech(tmp_path)
     chunks = speech_chunks(samples)
-    plain = FasterWhisperRecogniser(
-        str(real_whisper), device="cpu", cpu_threads=2, options=DecodeOptions(fallback_temperatures=(), trim_loops=False)
-    )
+    no_fallback = DecodeOptions(fallback_temperatures=(), trim_loops=False)
+    plain = FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=2, options=no_fallback)
     looping = recognise_chunks(plain, samples, chunks, language="sv", task="transcribe")
     assert loop_in(looping) is not None, f"expected whisper-base to loop here: {' '.join(s.text for s in looping)}"
     ours = recognise_chunks(real, samples, chunks, language="sv", task="transcribe")
@@ -329,7 +379,8 @@ def test_real_whisper_loops_on_reversed_speech_without_the_fallback_and_not_with
 def test_real_whisper_hears_english_and_finnish_but_not_espeak_swedish(real, media_dir, tmp_path):
     """Spread windows, averaged: English and Finnish clearly; espeak-ng's Swedish sounds like Latin to
     whisper-base (measured: la 40%, fi 18%), so lang=auto asks, and sv stays the default."""
-    finnish = speak("Nopea ruskea kettu hyppää laiskan koiran yli. Testaamme järjestelmää joka päivä.", tmp_path / "fi.wav", voice="fi")
+    said = "Nopea ruskea kettu hyppää laiskan koiran yli. Testaamme järjestelmää joka päivä."
+    finnish = speak(said, tmp_path / "fi.wav", voice="fi")
     for path, code in ((media_dir / "english.wav", "en"), (finnish, "fi")):
         samples = samples_of(path)
         heard = language.detect(real, samples, speech_chunks(samples))
@@ -346,7 +397,7 @@ def test_real_whisper_transcribes_swedish_with_word_times_in_order(real, media_d
     segments = recognise_chunks(real, samples, chunks, language="sv", task="transcribe")
     assert_words_on_the_audio_clock(segments, chunks)
     words = [word for segment in segments for word in segment.words]
-    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False)), "words in the order said"
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words)), "words in the order said"
     heard = " ".join(s.text for s in segments).lower()
     assert heard.count("välkommen") + heard.count("mälkommen") >= 3, heard
     assert loop_in(segments) is None

@@ -65,17 +65,19 @@ def install_runtime(
     return speech
 
 
-def console_session(connection: redis.Redis, lines: str, picture_dir: Path, max_seconds: int = 120) -> str:
+def console_session(
+    connection: redis.Redis, lines: str, picture_dir: Path, max_seconds: int = 120, wait_s: float = 60
+) -> str:
     """Run the console bot on ``lines`` while a real SimpleWorker serves the transcribe queue; its output."""
     out = io.StringIO()
     commands = Commands(JobQueue(connection), LinkPolicy(frozenset(), frozenset({"127.0.0.1"}), max_seconds))
-    bot = ConsoleBot(commands, connection, picture_dir, stdin=io.StringIO(lines), stdout=out, wait_s=60)
+    bot = ConsoleBot(commands, connection, picture_dir, stdin=io.StringIO(lines), stdout=out, wait_s=wait_s)
     codes: list[int] = []
     console = threading.Thread(target=lambda: codes.append(bot.run()))
     console.start()
     wait_for(lambda: JobQueue(connection).waiting(TRANSCRIBE) == lines.count("\n") or codes)
     SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
-    console.join(timeout=60)
+    console.join(timeout=wait_s)
     assert codes == [0], out.getvalue()
     return out.getvalue()
 
@@ -265,8 +267,10 @@ def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, me
     assert names == [
         "clip-translate-sv.srt",
         "clip-translate-sv.txt",
+        "clip-translate-sv.vtt",
         "voice-note-transcribe-sv.srt",
         "voice-note-transcribe-sv.txt",
+        "voice-note-transcribe-sv.vtt",
     ]
     assert sum(m.final for m in messages) == 2
     assert "too big" not in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text

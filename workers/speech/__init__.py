@@ -9,9 +9,13 @@ js_runtime.py the Deno binary and solver scripts yt-dlp needs for YouTube; a tes
 download_slots.py  at most N YouTube downloads at a time over all workers (a Redis semaphore with leases)
 cookies.py    what a YTDLP_COOKIES file holds for YouTube (for --check)
 audio.py      ffprobe/ffmpeg: audio track present, 16 kHz mono float samples
-chunks.py     speech detection: no speech -> a clear answer; long audio -> chunks of <= 30 s
-backends/     recognition of one chunk: faster-whisper (CTranslate2) or transformers
-recognise.py  every chunk through a backend, with progress and cancellation between chunks
+chunks.py     speech detection: no speech -> a clear answer; speech packed into chunks of <= 30 s
+language.py   lang=auto: the language heard in windows spread over the speech, or a polite refusal
+languages.py  Whisper's language codes and their names
+backends/     recognition of a batch of chunks: faster-whisper (CTranslate2) or transformers;
+              decoding.py: beam/batch options, the loop fallback, words into segments
+loops.py      repetition loops and decoded silence in Whisper's text: the checks and the trim
+recognise.py  the chunks through a backend a batch at a time, progress and /cancel between batches
 translate.py  per-segment Marian translation when MT_MODEL is set
 subtitles.py  .txt and .srt
 results.py    the text (split to the platform's limit) and the files into the outbox

@@ -61,9 +61,7 @@ def decide(probabilities: dict[str, float], minimum: float = MIN_PROBABILITY) ->
     code, probability = ranked[0]
     if probability < minimum:
         guesses = " or ".join(languages.name(c) for c, _ in ranked[:2])
-        raise VideoRejected(
-            f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx."
-        )
+        raise VideoRejected(f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx.")
     return Heard(code, probability)
 
 

@@ -40,9 +40,7 @@ class Decoded:
     looping: bool = False  # still a loop after every fallback: the caller trims it
 
 
-def settle(
-    first: Decoded, resample: Callable[[float], Decoded], options: DecodeOptions
-) -> Decoded | None:
+def settle(first: Decoded, resample: Callable[[float], Decoded], options: DecodeOptions) -> Decoded | None:
     """``first``, or what replaces it: None for silence, a sample for a loop.
 
     Whisper's order: silence is not retried; a loop is decoded again at each temperature until
@@ -86,11 +84,7 @@ def segments_from_words(words: Sequence[Word]) -> list[Segment]:
     for index, word in enumerate(words):
         current.append(word)
         following = words[index + 1] if index + 1 < len(words) else None
-        if (
-            following is None
-            or word.text.rstrip().endswith(SENTENCE_END)
-            or following.start - word.end >= PAUSE_S
-        ):
+        if following is None or word.text.rstrip().endswith(SENTENCE_END) or following.start - word.end >= PAUSE_S:
             text = "".join(w.text for w in current).strip()
             segments.append(Segment(current[0].start, current[-1].end, text, tuple(current)))
             current = []

@@ -4,7 +4,8 @@ A batch of pieces is padded to Whisper's 30 s window (the encoder takes no atten
 input is always the full window) and decoded with timestamps by one beam search; the timestamp
 tokens are split here rather than by the tokenizer, so any Whisper checkpoint (hub, fine-tuned,
 training export) works the same way. One teacher-forced pass over what was generated gives the
-scores the silence check needs. Segments carry no word timestamps in this backend.
+scores the silence check needs. A looping piece is sampled once per fallback temperature (torch's
+seed set before each). Segments carry no word timestamps in this backend.
 """
 
 from __future__ import annotations
