@@ -89,10 +89,11 @@ class SlowMedia:
                     self.end_headers()
                     chunks = [media.body[i : i + 2048] for i in range(0, len(media.body), 2048)]
                     pause = (hold or media.send_s) / len(chunks)
-                    for chunk in chunks:
+                    for index, chunk in enumerate(chunks):
+                        if index:  # no pause after the last chunk: the client is done, so is the request
+                            time.sleep(pause)
                         self.wfile.write(chunk)
                         self.wfile.flush()
-                        time.sleep(pause)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # yt-dlp's metadata probe reads the headers only
                 finally:

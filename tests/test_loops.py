@@ -14,6 +14,7 @@ from workers.speech.backends.decoding import (
     segments_from_words,
     settle,
     tidy_words,
+    token_budget,
     trim_segment_text,
 )
 from workers.speech.chunks import Chunk
@@ -111,6 +112,12 @@ def test_silence_and_good_text_are_not_decoded_again():
 
     assert settle(_decoded(LOOP, no_speech=0.9, logprob=-1.4), never, DecodeOptions()) is None
     assert settle(_decoded(SENTENCE), never, DecodeOptions()) == _decoded(SENTENCE)
+
+
+def test_a_short_piece_may_not_decode_for_ever():
+    assert token_budget(5.0, DecodeOptions()) == 91
+    assert token_budget(30.0, DecodeOptions()) > 448 - 4, "a full window: the model's own limit decides"
+    assert token_budget(30.0, DecodeOptions(max_new_tokens=100)) == 100
 
 
 def test_words_become_sentences_and_a_pause_starts_a_new_segment():

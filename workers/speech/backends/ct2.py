@@ -31,7 +31,14 @@ from faster_whisper.utils import download_model
 
 from workers.speech import loops
 from workers.speech.backends import Segment, Word
-from workers.speech.backends.decoding import Decoded, DecodeOptions, segments_from_words, settle, tidy_words
+from workers.speech.backends.decoding import (
+    Decoded,
+    DecodeOptions,
+    segments_from_words,
+    settle,
+    tidy_words,
+    token_budget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +107,10 @@ class FasterWhisperRecogniser:
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         features = self._features(pieces)
         encoded = self.model.encode(features)
-        firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer,
+        seconds = max(len(piece) for piece in pieces) / self.sample_rate
+        firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer, seconds,
                                 beam_size=self.options.beam_size)  # fmt: skip
-        part = _Part(features, encoded, firsts)
+        part = _Part(pieces, features, encoded, firsts)
         chosen = [
             settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
             for index, first in enumerate(part.firsts)
@@ -134,11 +142,11 @@ class FasterWhisperRecogniser:
         return np.stack([pad_or_trim(extract(piece)[..., :-1], self.frames) for piece in pieces])
 
     def _generate(
-        self, model: Any, encoded: Any, prompts: list[list[int]], tokenizer: Tokenizer, **search: Any
+        self, model: Any, encoded: Any, prompts: list[list[int]], tokenizer: Tokenizer, seconds: float, **search: Any
     ) -> list[Decoded]:
-        max_length = self.model.max_length
-        if self.options.max_new_tokens is not None:
-            max_length = min(max_length, len(prompts[0]) + self.options.max_new_tokens)
+        """Decoded pieces of at most ``seconds``; the prompts' text (a prefix) counts as new tokens."""
+        prompt = len([*tokenizer.sot_sequence, tokenizer.no_timestamps])
+        max_length = min(self.model.max_length, prompt + token_budget(seconds, self.options))
         results = model.generate(
             encoded,
             prompts,
@@ -199,6 +207,7 @@ def share(pieces: Sequence[np.ndarray], workers: int) -> list[list[int]]:
 class _Part:
     """One worker's share of a batch, kept for the fallback of its looping pieces."""
 
+    pieces: list[np.ndarray]
     features: np.ndarray
     encoded: Any  # ctranslate2.StorageView on the model's device
     firsts: list[Decoded]
@@ -230,6 +239,7 @@ class _Resampler:
         self.part = part
         self.index = index
         self.first = first
+        self.seconds = len(part.pieces[index]) / owner.sample_rate
         self.prompt = prompt
         self.tokenizer = tokenizer
         self.sampler: Any = None
@@ -251,6 +261,7 @@ class _Resampler:
             self.piece,
             [self.prompt],
             self.tokenizer,
+            self.seconds,
             beam_size=1,
             num_hypotheses=owner.options.best_of,
             sampling_topk=0,

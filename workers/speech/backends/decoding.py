@@ -12,6 +12,10 @@ from workers.speech.backends import Segment, Word
 SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 PAUSE_S = 1.0  # a pause this long between two words starts a new segment
 MAX_WORD_S = 1.4  # no word lasts longer than this, nor twice the median word
+# No reading of a piece needs more tokens than this per second of it (fast speech is 5-8; espeak-ng
+# Swedish about 5): a decoder that runs on past it is looping or writing noise, so a short piece's
+# search stops early instead of at the model's limit of 448.
+TOKENS_PER_SECOND = 15
 
 
 @dataclass(frozen=True)
@@ -23,10 +27,16 @@ class DecodeOptions:
     # A looping piece is decoded again by sampling at these temperatures, in order; the seed
     # makes the samples, and so the cached results, the same on every run.
     fallback_temperatures: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
-    best_of: int = 5  # samples per temperature; the likeliest is taken
+    best_of: int = 5  # samples per temperature, the likeliest taken (ctranslate2; transformers samples one)
     seed: int = 0
     trim_loops: bool = True  # a loop that survives the fallback is said once
-    max_new_tokens: int | None = None  # None: the model's own limit
+    max_new_tokens: int | None = None  # a cap below token_budget's; None: that budget (and the model's limit)
+
+
+def token_budget(seconds: float, options: DecodeOptions) -> int:
+    """New tokens allowed for a piece (or a batch, by its longest piece) of ``seconds``."""
+    budget = int(TOKENS_PER_SECOND * seconds) + 16
+    return min(budget, options.max_new_tokens) if options.max_new_tokens is not None else budget
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from workers.speech.backends import Segment
-from workers.speech.backends.decoding import Decoded, DecodeOptions, settle, trim_segment_text
+from workers.speech.backends.decoding import Decoded, DecodeOptions, settle, token_budget, trim_segment_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ class TransformersRecogniser:
         self.end_of_text = int(config.eos_token_id)
         self.timestamp_begin = int(config.no_timestamps_token_id) + 1
         self.multilingual = bool(getattr(config, "is_multilingual", False) and getattr(config, "lang_to_id", None))
-        self.max_new_tokens = options.max_new_tokens or SAMPLE_LEN
         tokenizer = self.processor.tokenizer
         # Newer checkpoints call it <|nospeech|>, the first ones <|nocaptions|>.
         ids = [tokenizer.convert_tokens_to_ids(t) for t in ("<|nospeech|>", "<|nocaptions|>")]
@@ -66,7 +65,8 @@ class TransformersRecogniser:
             return []
         language, task = (language, task) if self.multilingual else ("en", "transcribe")
         features = self._features(pieces)
-        generated = self._generate(features, language, task, num_beams=self.options.beam_size)
+        budget = token_budget(max(len(piece) for piece in pieces) / SAMPLE_RATE, self.options)
+        generated = self._generate(features, language, task, budget, num_beams=self.options.beam_size)
         scores = self._scores(features, self._prompt(language, task), generated)
         results: list[list[Segment]] = []
         for index, (tokens, (average, no_speech)) in enumerate(zip(generated, scores, strict=True)):
@@ -76,8 +76,9 @@ class TransformersRecogniser:
                 logger.info("decoding a looping piece again at temperature %.1f", temperature)
                 self.torch.manual_seed(self.options.seed)
                 again = self._generate(
-                    features[index : index + 1], language, task, do_sample=True, temperature=temperature, num_beams=1
-                )[0]
+                    features[index : index + 1], language, task, budget, do_sample=True, temperature=temperature,
+                    num_beams=1,
+                )[0]  # fmt: skip
                 return Decoded(again, self._text(again))
 
             decoded = settle(first, resample, self.options)
@@ -105,12 +106,12 @@ class TransformersRecogniser:
         features = extract(list(pieces), sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
         return features.to(self.device, self.dtype)
 
-    def _generate(self, features: Any, language: str, task: str, **search: Any) -> list[list[int]]:
+    def _generate(self, features: Any, language: str, task: str, tokens: int, **search: Any) -> list[list[int]]:
         """The generated tokens of each piece (timestamps included), up to the end of text."""
         languages = {"language": language, "task": task} if self.multilingual else {}
         with self.torch.inference_mode():
             ids = self.model.generate(
-                features, **languages, return_timestamps=True, max_new_tokens=self.max_new_tokens, **search
+                features, **languages, return_timestamps=True, max_new_tokens=min(tokens, SAMPLE_LEN), **search
             )
         sequences = []
         for row in ids.tolist():
