@@ -70,9 +70,10 @@ def test_translate_gives_english(connection, media_server, narration, real_runti
     assert len(words) > 60, words
     english = sum(word in ENGLISH_FUNCTION_WORDS for word in words) / len(words)
     swedish = sum(word in SWEDISH_FUNCTION_WORDS for word in words) / len(words)
-    # Measured: 32 % English function words, 5 % Swedish ones (where the model gave up translating a
-    # robotic phrase, it writes the Swedish). Running English text has 40-50 %; Swedish text 0 %.
-    assert english > 0.25 and swedish < 0.08, (english, swedish, words)
+    # Measured: 20-32 % English function words and 5-8 % Swedish ones over runs with 1 and 2 threads
+    # (where the model gives up on a robotic phrase it writes the Swedish). Running English text has
+    # 40-50 % and no Swedish ones; whisper-base's Swedish transcript of the same video 0 % and 40 %.
+    assert english > 0.15 and swedish < 0.12, (english, swedish, words)
     assert "Translation (" in out
 
 
