@@ -88,7 +88,7 @@ def row(name: str, wall: float, seconds: float, reference: str, text: str, cues:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="a multilingual Whisper in CTranslate2 format (default: whisper-base)")
+    parser.add_argument("--model", type=Path, help="a multilingual CTranslate2 Whisper (default: whisper-base)")
     parser.add_argument("--sentences", type=int, default=len(NARRATION))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-random", action="store_true", help="only the real-model comparison")

@@ -132,8 +132,11 @@ def test_transcribe_a_video_link_end_to_end(connection, media_server, tiny_model
     assert "Transcript (" in out and "(ctranslate2)" in out
     assert "Subtitles (.srt) with the times." in out and "The text as a file." in out
     files = documents(connection)
-    written = {Path(line.split(" written to ")[1]).suffix: Path(line.split(" written to ")[1])
-               for line in out.splitlines() if "file written to" in line}
+    written = {
+        Path(line.split(" written to ")[1]).suffix: Path(line.split(" written to ")[1])
+        for line in out.splitlines()
+        if "file written to" in line
+    }
     assert {suffix: path.read_bytes() for suffix, path in written.items()} == {
         f".{kind}": data for kind, data in files.items()
     }, "the console saves both files where it says"
