@@ -51,7 +51,10 @@ def require_speech_extra(what: str) -> None:
 
 
 def load_recogniser(
-    source: ModelSource, device: str, cpu_threads: int = 0, options: DecodeOptions = DecodeOptions()  # noqa: B008
+    source: ModelSource,
+    device: str,
+    cpu_threads: int = 0,
+    options: DecodeOptions = DecodeOptions(),  # noqa: B008
 ) -> Recogniser:
     if source.backend == "ctranslate2":
         from workers.speech.backends.ct2 import FasterWhisperRecogniser
