@@ -23,7 +23,6 @@ import argparse
 import logging
 import os
 import platform
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -40,31 +39,14 @@ from common.settings import SpeechSettings
 from common.video_links import LinkPolicy
 from tests.real_whisper import real_whisper_dir
 from tests.speech_fixtures import mux_video
-from tests.swedish_narration import NARRATION, speak_narration
+from tests.swedish_narration import NARRATION, normalise, speak_narration
+from tests.test_speech import srt_cues
 from workers.speech import audio, runtime
 from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.chunks import speech_chunks
 from workers.speech.cue_rules import Cue
 from workers.speech.models import AsrModels
 from workers.speech.subtitles import share_within_rules
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-def cues_from_srt(srt: str) -> list[Cue]:
-    cues = []
-    for block in srt.strip().split("\n\n"):
-        lines = block.splitlines()
-        start, end = (_seconds(part) for part in lines[1].split(" --> "))
-        cues.append(Cue(start, end, tuple(lines[2:])))
-    return cues
-
-
-def _seconds(clock: str) -> float:
-    hours, minutes, rest = clock.strip().replace(",", ".").split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
 
 
 def our_job(media: Path, model: Path, options: DecodeOptions, threads: int) -> tuple[JobRun, JobRun]:
@@ -127,7 +109,7 @@ def main() -> None:
     )
     ours = row(
         "this project: the whole /transcribe job (queue, yt-dlp, ...)",
-        job.wall_s, seconds, reference, job.files[".txt"], cues_from_srt(job.files[".srt"]),
+        job.wall_s, seconds, reference, job.files[".txt"], srt_cues(job.files[".srt"]),
     )  # fmt: skip
     print(ours)
     for peer in peers:

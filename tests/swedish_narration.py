@@ -7,6 +7,7 @@ benchmark all.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import wave
@@ -244,6 +245,11 @@ SWEDISH_FUNCTION_WORDS = frozenset(
         "dit",
     ]
 )
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation gone, single spaces: how transcripts are compared with the narration."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def speak_narration(sentences: list[str], path: Path, pause_s: float = 0.8) -> Path:

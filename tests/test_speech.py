@@ -33,7 +33,7 @@ from workers.speech.backends import Segment
 from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.models import AsrModels
 from workers.speech.results import split_text
-from workers.speech.subtitles import to_srt
+from workers.speech.subtitles import Cue, to_srt
 
 SRT_CUE = re.compile(
     r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n(.+?)(?:\n\n|\n?$)", re.S
@@ -104,6 +104,11 @@ def assert_valid_srt(text: str) -> list[tuple[int, float, float, str]]:
         assert body.strip()
         previous_end = end
     return cues
+
+
+def srt_cues(text: str) -> list[Cue]:
+    """The cues of a valid .srt, as the subtitle rules judge them."""
+    return [Cue(start, end, tuple(body.splitlines())) for _, start, end, body in assert_valid_srt(text)]
 
 
 def documents(connection: redis.Redis) -> dict[str, bytes]:

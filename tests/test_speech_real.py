@@ -9,15 +9,14 @@ wrong, but for real.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import jiwer
 import pytest
 
-from tests.swedish_narration import ENGLISH_FUNCTION_WORDS, SWEDISH_FUNCTION_WORDS
-from tests.test_speech import assert_valid_srt, console_session, documents, install_runtime
-from workers.speech.subtitles import Cue, share_within_rules
+from tests.swedish_narration import ENGLISH_FUNCTION_WORDS, SWEDISH_FUNCTION_WORDS, normalise
+from tests.test_speech import console_session, documents, install_runtime, srt_cues
+from workers.speech.subtitles import share_within_rules
 
 pytest_plugins = ["tests.speech_fixtures"]
 
@@ -29,16 +28,8 @@ pytestmark = pytest.mark.slow
 MAX_CER = 0.32
 
 
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def words_of(text: str) -> list[str]:
     return normalise(text).split()
-
-
-def cues_of(srt: str) -> list[Cue]:
-    return [Cue(start, end, tuple(body.splitlines())) for _, start, end, body in assert_valid_srt(srt)]
 
 
 @pytest.fixture
@@ -57,7 +48,7 @@ def test_transcribe_gives_swedish_text_within_the_measured_error(
     error = jiwer.cer(normalise(reference), normalise(transcript))
     assert error < MAX_CER, f"CER {error:.3f}: {transcript}"
     assert "Transcript (" in out
-    cues = cues_of(files["srt"].decode())
+    cues = srt_cues(files["srt"].decode())
     assert share_within_rules(cues) >= 0.98, cues
     assert files["vtt"].decode().startswith("WEBVTT")
 
