@@ -14,8 +14,8 @@ from rq import SimpleWorker
 from rq.command import send_shutdown_command
 from rq.serializers import JSONSerializer
 
+from bench.harness import start_redis
 from common import artifacts
-from common.embedded_redis import free_port, start_server
 from common.jobs import ReplyTo, TranscriptionRequest
 from common.outbox import OutboxReader
 from common.queues import TRANSCRIBE, JobQueue
@@ -37,10 +37,9 @@ def run_jobs(
     handler = functools.partial(_QuietHandler, directory=str(media))
     server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = free_port()
-    process = start_server(media / "redis", port, detached=False)
+    process, url = start_redis(media / "redis")
     try:
-        connection = redis.Redis(port=port)
+        connection = redis.Redis.from_url(url)
         for _ in range(100):
             try:
                 connection.ping()
