@@ -26,7 +26,7 @@ from typing import IO, Protocol, TypeVar
 
 import redis
 
-from bot.replies import delivery_notice, message_text
+from bot.replies import REST_IN_FILE, delivery_notice, message_text
 from common import artifacts
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
@@ -259,7 +259,7 @@ class Delivery:
         """Texts to send in order, then at most one file (data, filename, caption, is-picture)."""
         text = message_text(message)
         if message.kind not in {"picture", "document"} or not message.artifact:
-            return list(split_text(text, self.platform.text_limit))
+            return list(self._texts(message, text))
         data = await asyncio.to_thread(artifacts.load, self.connection, message.artifact)
         if data is None:
             return [f"The file for job {message.job_id} expired before it could be sent."]
@@ -270,7 +270,14 @@ class Delivery:
         picture = message.kind == "picture"
         if len(text) <= self.platform.caption_limit:
             return [(data, filename, text, picture)]
-        return [*split_text(text, self.platform.text_limit), (data, filename, "", picture)]
+        return [*self._texts(message, text), (data, filename, "", picture)]
+
+    def _texts(self, message: OutboxMessage, text: str) -> list[str]:
+        """The text split to the platform's limit; past ``max_parts`` pieces, a pointer to the file instead."""
+        pieces = split_text(text, self.platform.text_limit)
+        if message.max_parts and len(pieces) > message.max_parts:
+            return [*pieces[: message.max_parts], REST_IN_FILE]
+        return pieces
 
     async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: str | tuple[bytes, str, str, bool]) -> str:
         if isinstance(part, str):

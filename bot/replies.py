@@ -30,6 +30,9 @@ HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
     This text."""
 
 
+REST_IN_FILE = "(The rest is in the .txt file.)"  # after the first pieces of a text too long to send whole
+
+
 def ordinal(position: int) -> str:
     suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
     return f"{position}{suffix}"

@@ -94,3 +94,6 @@ class OutboxMessage(_Plain):
     artifact: str | None = None  # Redis key of a short-lived file (PNG, .txt, .srt)
     filename: str | None = None
     final: bool = True
+    # A text that the platform's limit splits into more messages than this is cut there (0: never):
+    # a transcript, whose whole follows as a .txt file. Workers do not know the platforms' limits.
+    max_parts: int = 0

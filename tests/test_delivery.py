@@ -17,6 +17,7 @@ from telegram.ext import ApplicationBuilder
 
 from bot.delivery import Ack, AckStore, Delivery, consumer_slot, split_text
 from bot.redaction import RedactSecret
+from bot.replies import REST_IN_FILE
 from bot.telegram import TelegramPlatform
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
@@ -102,6 +103,24 @@ def test_progress_is_throttled_into_the_ack_and_the_end_says_done(emulator, conn
             await until(lambda: len(emulator.chat(CHAT)) == 2)
             await until(lambda: ack.text == "Job j1 is done: the answer is below.")
             assert emulator.chat(CHAT)[1].text == "Hej och välkommen." and emulator.chat(CHAT)[1].reply_to == 77
+
+    asyncio.run(scenario())
+
+
+def test_a_transcript_is_split_here_and_cut_after_its_parts_with_a_pointer_to_the_file(emulator, connection):
+    """The worker posts one long text with max_parts=2: two messages within Telegram's limit, then the note."""
+    text = " ".join(f"Mening {i} är här." for i in range(1500))  # about 27,000 characters
+
+    async def scenario() -> None:
+        async with delivering(emulator, connection):
+            post(connection, kind="text", job_id="speech", text=text, final=False, max_parts=2)
+            await until(lambda: len(emulator.chat(CHAT)) == 3)
+            await until(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
+        sent = [m.text for m in emulator.chat(CHAT)]
+        assert all(len(piece) <= 4096 for piece in sent)
+        assert len(sent[0]) > 4000, "cut near the limit, not at some smaller guess"
+        assert text.startswith(" ".join(sent[:2]))
+        assert sent[2] == REST_IN_FILE
 
     asyncio.run(scenario())
 

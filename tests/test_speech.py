@@ -20,6 +20,7 @@ from rq.serializers import JSONSerializer
 
 from bot.commands import Commands
 from bot.console import ConsoleBot
+from bot.delivery import split_text
 from common import artifacts
 from common.jobs import ReplyTo, TranscriptionRequest
 from common.outbox import OutboxReader
@@ -32,7 +33,6 @@ from workers.speech import runtime
 from workers.speech.backends import Segment
 from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.models import AsrModels
-from workers.speech.results import split_text
 from workers.speech.subtitles import Cue, to_srt
 
 SRT_CUE = re.compile(

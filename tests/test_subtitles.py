@@ -409,6 +409,8 @@ def test_the_results_are_a_txt_an_srt_and_a_vtt_with_the_last_one_final(connecti
     assert parse_vtt(stored["vtt"].decode()) == build_cues(segments)
     assert stored["srt"].decode() == to_srt(segments)
     assert not any(m.final for m in messages if m.kind == "text")
+    texts = [m for m in messages if m.kind == "text"]
+    assert len(texts) == 1 and texts[0].text.startswith("Transcript (test):"), "one message: the bot splits it"
 
 
 # --- properties over random speech ---------------------------------------------------------------------

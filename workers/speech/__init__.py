@@ -18,7 +18,7 @@ loops.py      repetition loops and decoded silence in Whisper's text: the checks
 recognise.py  the chunks through a backend a batch at a time, progress and /cancel between batches
 translate.py  per-segment Marian translation when MT_MODEL is set
 subtitles.py  .txt and .srt
-results.py    the text (split to the platform's limit) and the files into the outbox
+results.py    the transcript as one message (the bot splits it) and the files into the outbox
 cache.py      results by (source, task, language, model version)
 models.py     the ASR model cache and the registry contract
 runtime.py    what a transcribe worker process loads once

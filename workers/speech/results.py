@@ -1,4 +1,4 @@
-"""The finished transcript to the user: text within the platform's limits, then .txt, .srt and .vtt files."""
+"""The finished transcript to the user: one text message (the bot splits it), then .txt, .srt and .vtt files."""
 
 from __future__ import annotations
 
@@ -11,23 +11,8 @@ from common.jobs import OutboxMessage, TranscriptionRequest
 from workers.speech import subtitles
 from workers.speech.backends import Segment
 
-MESSAGE_LIMITS = {"telegram": 4096, "discord": 2000}
-DEFAULT_LIMIT = 4000
 MAX_TEXT_MESSAGES = 3  # longer transcripts: the beginning as text, the whole in the files
 ARTIFACT_TTL_S = 24 * 3600
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at line ends or spaces where possible."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text.strip():
-        pieces.append(text)
-    return pieces
 
 
 def post_results(
@@ -35,13 +20,13 @@ def post_results(
 ) -> list[str]:
     """Post the text and the three files; the last message is final. Returns the artifact keys."""
     reply = request.reply
-    limit = MESSAGE_LIMITS.get(reply["outbox"], DEFAULT_LIMIT)
     heading = "Translation" if request.task == "translate" else "Transcript"
-    pieces = split_text(f"{heading} ({note}):\n" + subtitles.to_text(segments).strip(), limit)
-    if len(pieces) > MAX_TEXT_MESSAGES:
-        pieces = [*pieces[:MAX_TEXT_MESSAGES], "(The rest is in the .txt file.)"]
-    for piece in pieces:
-        outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id=job_id, text=piece, final=False))
+    text = f"{heading} ({note}):\n" + subtitles.to_text(segments).strip()
+    # One message: the bot splits it to its platform's limit.
+    transcript = OutboxMessage(
+        kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES
+    )
+    outbox.post(connection, transcript)
     base = _file_base(request)
     cues = subtitles.build_cues(segments)  # once: both subtitle files show the same cues
     files = [
