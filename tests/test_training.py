@@ -37,25 +37,54 @@ def http_folder(tmp_path: Path):
 def test_titanic_is_downloaded_over_http_checked_and_cached(http_folder, titanic_csv, tmp_path):
     folder, base = http_folder
     (folder / "titanic.csv").write_bytes(titanic_csv.read_bytes())
-    cache = tmp_path / "cache" / "titanic.csv"
-    assert fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache) == cache
+    cache_dir = tmp_path / "cache"
+    cached = fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    assert cached.parent == cache_dir
     (folder / "titanic.csv").unlink()  # the second call must not need the server
-    assert fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache).read_bytes() == titanic_csv.read_bytes()
+    again = fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    assert again == cached
+    assert again.read_bytes() == titanic_csv.read_bytes()
+
+
+def test_the_cache_follows_the_url(http_folder, titanic_csv, tmp_path):
+    """A cached download of one URL is not taken for another URL: that one is fetched, or fails."""
+    folder, base = http_folder
+    (folder / "titanic.csv").write_bytes(titanic_csv.read_bytes())
+    cache_dir = tmp_path / "cache"
+    first = fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    with pytest.raises(DataError, match=r"cannot fetch .*elsewhere\.csv"):
+        fetch_checked(f"{base}/elsewhere.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    with pytest.raises(DataError, match=r"cannot fetch .*missing\.csv"):
+        fetch_checked(str(tmp_path / "missing.csv"), TITANIC_SHA256, cache_dir, "titanic.csv")
+    (folder / "copy.csv").write_bytes(titanic_csv.read_bytes())
+    second = fetch_checked(f"{base}/copy.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    assert second != first and second.read_bytes() == first.read_bytes()
+
+
+def test_a_local_copy_is_checked_and_read_in_place(titanic_csv, tmp_path):
+    """A path or file:// URL is used where it is (no copy in the cache), after its checksum is checked."""
+    cache_dir = tmp_path / "cache"
+    assert fetch_checked(str(titanic_csv), TITANIC_SHA256, cache_dir, "titanic.csv") == titanic_csv
+    assert fetch_checked(titanic_csv.as_uri(), TITANIC_SHA256, cache_dir, "titanic.csv") == titanic_csv
+    assert not cache_dir.exists()
+    changed = tmp_path / "changed.csv"
+    changed.write_bytes(titanic_csv.read_bytes().replace(b"Braund", b"Brawnd"))
+    with pytest.raises(DataError, match="expected 4a437fde"):
+        fetch_checked(str(changed), TITANIC_SHA256, cache_dir, "titanic.csv")
 
 
 def test_a_file_with_the_wrong_checksum_is_refused_and_not_cached(http_folder, titanic_csv, tmp_path):
     folder, base = http_folder
     (folder / "titanic.csv").write_bytes(titanic_csv.read_bytes().replace(b"Braund", b"Brawnd"))
-    cache = tmp_path / "cache" / "titanic.csv"
+    cache_dir = tmp_path / "cache"
     with pytest.raises(DataError, match="expected 4a437fde"):
-        fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache)
-    assert not cache.exists()
-    assert list(cache.parent.iterdir()) == [], "no partial download is left behind"
+        fetch_checked(f"{base}/titanic.csv", TITANIC_SHA256, cache_dir, "titanic.csv")
+    assert list(cache_dir.iterdir()) == [], "no partial download is left behind"
 
 
 def test_an_unreachable_source_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="cannot fetch"):
-        fetch_checked(str(tmp_path / "missing.csv"), TITANIC_SHA256, tmp_path / "cache.csv")
+        fetch_checked(str(tmp_path / "missing.csv"), TITANIC_SHA256, tmp_path / "cache", "titanic.csv")
 
 
 @pytest.mark.parametrize(
@@ -153,4 +182,20 @@ def test_a_bad_titanic_url_stops_with_the_variable_named(tmp_path):
     )
     assert done.returncode == 2
     assert "TITANIC_URL must be an https:// or file:// URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_titanic_source_names_the_setting_for_a_local_copy(tmp_path):
+    """Offline, the error says that TITANIC_URL can name a local copy."""
+    done = subprocess.run(
+        [sys.executable, "-m", "training.titanic", "features"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"TITANIC_URL": str(tmp_path / "missing.csv"), "DATA_DIR": str(tmp_path), "MODEL_DIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "cannot fetch" in done.stderr
+    assert "set TITANIC_URL to a copy of the CSV (a path or a file:// URL)" in done.stderr
     assert "Traceback" not in done.stderr

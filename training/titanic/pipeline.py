@@ -33,7 +33,7 @@ class TitanicOptions:
 
 def feature_pipeline(source: str, sha256: str, data_dir: Path, store: LocalFeatureStore) -> pd.DataFrame:
     """Download (checksum-checked, cached) -> clean -> store the passengers table."""
-    csv = fetch_checked(source, sha256, data_dir / "cache" / "titanic.csv")
+    csv = fetch_checked(source, sha256, data_dir / "cache", "titanic.csv")
     passengers = clean(pd.read_csv(csv))
     store.write_table(TABLE, passengers)
     return passengers
