@@ -141,7 +141,12 @@ def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
 def _check_addresses(host: str, port: int, policy: LinkPolicy, resolve: Resolver) -> None:
     addresses = list(resolve(host, port))
     if not addresses:
-        raise VideoRejected(f"I cannot find the site {_visible(host)}: check the link.")
+        # The name did not resolve from here: a DNS failure on our side looks the same as a wrong
+        # host, so the reply blames neither the link nor the user.
+        raise VideoRejected(
+            f"The server cannot reach the site {_visible(host)} right now (its name does not resolve here); "
+            "if the link is right, try again later."
+        )
     if host in policy.private_hosts:
         return
     for address in addresses:

@@ -101,7 +101,7 @@ NO_VIDEO = "names no video"
 LIVE = "live stream"
 TOO_LONG = "characters long"
 ONE_LINK = "takes one video link"
-UNRESOLVED = "I cannot find the site"
+UNRESOLVED = "The server cannot reach the site"
 
 
 def bracketed(address: str) -> str:

@@ -197,7 +197,7 @@ def test_the_request_guard_takes_public_and_named_private_addresses_only():
         ("http://0.0.0.0/", "private network address"),
         ("ftp://127.0.0.1/x", "other than a web address"),
         ("http://[::1/", "malformed"),
-        ("http://no-such-host.invalid/", "cannot find the site"),
+        ("http://no-such-host.invalid/", "cannot reach the site"),
     ]:
         with pytest.raises(VideoRejected, match=reply):
             check_address(url, WORKER_LINKS)
