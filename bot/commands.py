@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 
 from rq.command import send_stop_job_command
 from rq.job import JobStatus
 
+from bot.job_lookup import find_job
 from bot.limits import Limits
-from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse
+from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
 from bot.replies import HELP_TEXT, acknowledgement, ordinal, subscribed, unsubscribed
 from common import artifacts
 from common.errors import BadCommand, Busy, UserError
-from common.jobs import PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
+from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
 from common.queues import PREDICT, RENDER, TRANSCRIBE, JobQueue
 from common.settings import YOUTUBE_HOSTS
 from common.subscriptions import MONITORED, Subscriber, Subscriptions
@@ -27,7 +27,6 @@ from common.video_links import LinkPolicy, Resolver, resolve_addresses, validate
 
 logger = logging.getLogger(__name__)
 
-LANGUAGE = re.compile(r"[a-z]{2,3}")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Recognition on a CPU may take a few times the audio's length: RQ's default 180 s would cut it.
 SPEECH_TIMEOUT_BASE_S = 600
@@ -69,21 +68,14 @@ class Commands:
         raise AssertionError(f"unhandled command {command!r}")
 
     def _predict(self, command: Predict, reply: ReplyTo) -> Answer:
-        request = PredictionRequest(model=command.model, features=command.features, reply=reply.to_dict())
+        request = PredictionRequest(model=command.model, features=command.features, reply=reply)
         self._admit(reply, PREDICT)
         enqueued = self.queue.enqueue(PREDICT, "workers.predict.run", request.to_dict(), timeout=60)
         logger.info("queued %s job %s", command.model, enqueued.job_id)
         return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
 
     def _speech(self, command: Speech, reply: ReplyTo) -> Answer:
-        language = "sv"
-        links = []
-        for argument in command.arguments:
-            key, separator, value = argument.partition("=")
-            if separator and key.lower() in {"lang", "language"}:
-                language = _language(value)
-            else:
-                links.append(argument)
+        links = command.arguments  # lang= was taken out by the parser
         if len(links) != 1:
             raise BadCommand(
                 f"/{command.task} takes one video link (and optionally lang=xx or lang=auto, default sv): "
@@ -91,7 +83,8 @@ class Commands:
             )
         link = validate_link(links[0], self.links, self.resolve)
         request = TranscriptionRequest(
-            task=command.task, reply=reply.to_dict(), source_id=link.source_id, url=link.url, language=language
+            task=command.task, reply=reply, source_id=link.source_id, url=link.url,
+            language=command.language,
         )
         return self._enqueue_speech(request)
 
@@ -114,8 +107,8 @@ class Commands:
                 raise BadCommand("That file is empty.")
             key = artifacts.store(self.queue.connection, data, ttl_s=SPEECH_TIMEOUT_BASE_S * 12)
             request = TranscriptionRequest(
-                task=task, reply=reply.to_dict(), source_id="upload:" + hashlib.sha256(data).hexdigest()[:32],
-                artifact=key, filename=filename[:100], language=_language(language),
+                task=task, reply=reply, source_id="upload:" + hashlib.sha256(data).hexdigest()[:32],
+                artifact=key, filename=filename[:100], language=spoken_language(language),
             )
             return self._enqueue_speech(request, admitted=admitted)
         except UserError as exc:
@@ -124,7 +117,7 @@ class Commands:
     def _enqueue_speech(self, request: TranscriptionRequest, *, admitted: bool = False) -> Answer:
         timeout = SPEECH_TIMEOUT_BASE_S + SPEECH_TIMEOUT_PER_AUDIO_S * self.links.max_seconds
         if not admitted:
-            self._admit(ReplyTo.from_dict(request.reply), TRANSCRIBE)
+            self._admit(request.reply, TRANSCRIBE)
         # No automatic retry: a refusal would only repeat, and a download is not free.
         enqueued = self.queue.enqueue(
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
@@ -157,9 +150,9 @@ class Commands:
             if len(models) != 1:
                 raise BadCommand("/monitor takes one model: /monitor iris or /monitor titanic")
             # Drawn by a worker (the bot never imports matplotlib), posted to this chat.
-            payload = {"model": models[0], "reply": reply.to_dict()}
+            request = DashboardRequest(model=models[0], reply=reply)
             self._admit(reply, RENDER)
-            enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", payload, timeout=120)
+            enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", request.to_dict(), timeout=120)
             return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
         if command.action == "subscribe":
             models = _models(command, default=MONITORED)
@@ -172,9 +165,8 @@ class Commands:
                                    fixed=self.subscriptions.is_fixed(chat)))
 
     def _job_control(self, command: JobControl, reply: ReplyTo) -> str:
-        job = self.queue.fetch(command.job_id)
-        payload = job.args[0] if job and job.args and isinstance(job.args[0], dict) else {}
-        if job is None or payload.get("reply", {}).get("chat") != reply.chat:
+        job = find_job(self.queue, command.job_id, reply.chat)  # the full id or its first 6+ characters
+        if job is None:
             return f"I have no job {command.job_id} of yours (finished jobs are forgotten after a while)."
         status = job.get_status()
         if command.action == "status":
@@ -205,10 +197,3 @@ def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise BadCommand(f"/{command.action} takes iris, titanic or all, not '{unknown[0][:20]}'.")
     return MONITORED if "all" in names else tuple(dict.fromkeys(names))
-
-
-def _language(value: str) -> str:
-    """A language code as the worker takes it; "auto" lets the worker hear which one it is."""
-    if value.lower() != "auto" and not LANGUAGE.fullmatch(value.lower()):
-        raise BadCommand(f"lang= takes a language code such as sv, en or fi (or auto), not '{value[:20]}'.")
-    return value.lower()

@@ -17,6 +17,9 @@ from common.jobs import FeatureValue
 from common.schemas import IRIS, TITANIC, ChoiceFeature, ModelSchema, NumericFeature
 
 MAX_MESSAGE_CHARS = 1000
+LANGUAGE = re.compile(r"[a-z]{2,3}")  # Whisper's codes; the worker checks it knows the one given
+LANGUAGE_KEYS = {"lang", "language"}
+DEFAULT_LANGUAGE = "sv"
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 COMMAND = re.compile(r"/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?")
@@ -50,7 +53,8 @@ class Predict:
 @dataclass(frozen=True)
 class Speech:
     task: str  # "translate" or "transcribe"
-    arguments: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)  # the words other than lang=
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def parse(text: str) -> Command:
     if name == "titanic":
         return Predict("titanic", parse_titanic(arguments))
     if name in SPEECH:
-        return Speech(name, arguments)
+        return Speech(name, *speech_arguments(arguments))
     if name in JOB_CONTROL:
         return JobControl(name, _job_id(name, arguments))
     return Subscription(name, arguments)
@@ -178,6 +182,26 @@ def _choice(schema: ModelSchema, feature: ChoiceFeature, raw: str) -> str:
             f"Example: {schema.example}"
         )
     return by_lower[raw.lower()]
+
+
+def speech_arguments(arguments: list[str]) -> tuple[list[str], str]:
+    """A speech command's (or caption's) words as (the words without `lang=xx`, the language, default sv)."""
+    language = DEFAULT_LANGUAGE
+    rest = []
+    for argument in arguments:
+        key, separator, value = argument.partition("=")
+        if separator and key.lower() in LANGUAGE_KEYS:
+            language = spoken_language(value)
+        else:
+            rest.append(argument)
+    return rest, language
+
+
+def spoken_language(value: str) -> str:
+    """A language code as the worker takes it; "auto" lets the worker hear which one it is."""
+    if value.lower() != "auto" and not LANGUAGE.fullmatch(value.lower()):
+        raise BadCommand(f"lang= takes a language code such as sv, en or fi (or auto), not '{value[:20]}'.")
+    return value.lower()
 
 
 def _job_id(action: str, arguments: list[str]) -> str:

@@ -16,7 +16,8 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import filters
 
 from bot.commands import Answer, Commands
-from bot.parsing import COMMAND
+from bot.parsing import COMMAND, DEFAULT_LANGUAGE, speech_arguments
+from common.errors import BadCommand
 from common.jobs import ReplyTo
 from common.queues import TRANSCRIBE
 
@@ -35,7 +36,10 @@ async def media_answer(message: Message, bot: Bot, commands: Commands, reply: Re
     media = message.voice or message.audio or message.video or message.video_note or message.document
     if not media:
         return None
-    task, language = caption_request(message.caption or "")
+    try:
+        task, language = caption_request(message.caption or "")
+    except BadCommand as exc:  # a bad lang=: refused before the download
+        return Answer(str(exc))
     if task not in {"transcribe", "translate"}:
         return Answer(f"/{task} takes no file: caption it /transcribe or /translate, or leave "
                       "the caption empty to transcribe it.")
@@ -60,16 +64,15 @@ async def media_answer(message: Message, bot: Bot, commands: Commands, reply: Re
 
 
 def caption_request(caption: str) -> tuple[str, str]:
-    """`/translate lang=fi` as ("translate", "fi"); no command means /transcribe of Swedish."""
+    """`/translate lang=fi` as ("translate", "fi"); no command means /transcribe of Swedish.
+
+    Raises BadCommand for a language code that is no code.
+    """
     words = caption.split()
     match = COMMAND.fullmatch(words[0]) if words else None
     if match is None:
-        return "transcribe", "sv"
-    language = "sv"
-    for word in words[1:]:
-        key, separator, value = word.partition("=")
-        if separator and key.lower() in {"lang", "language"}:
-            language = value
+        return "transcribe", DEFAULT_LANGUAGE
+    _, language = speech_arguments(words[1:])
     return match.group(1).lower(), language
 
 

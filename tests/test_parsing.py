@@ -134,3 +134,18 @@ def test_control_characters_do_not_reach_the_reply():
     with pytest.raises(BadCommand) as raised:
         parse("/iris 5.1 3.5 1.4 \x1b[31mred")
     assert "\x1b" not in str(raised.value)
+
+
+def test_lang_is_taken_out_of_speech_commands_and_captions_by_one_parser():
+    """`lang=`/`language=` anywhere in /transcribe or /translate (or a Telegram caption), checked the same way."""
+    from bot.parsing import Speech
+    from bot.telegram_uploads import caption_request
+
+    assert parse("/translate lang=FI https://youtu.be/x") == Speech("translate", ["https://youtu.be/x"], "fi")
+    assert parse("/transcribe https://youtu.be/x") == Speech("transcribe", ["https://youtu.be/x"], "sv")
+    assert caption_request("/translate language=en") == ("translate", "en")
+    for bad in ("/transcribe https://youtu.be/x lang=12", "/translate lang=svenska"):
+        with pytest.raises(BadCommand, match="lang= takes a language code"):
+            parse(bad)
+    with pytest.raises(BadCommand, match="lang= takes a language code"):
+        caption_request("/transcribe lang=12")
