@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from common.embedded_redis import EmbeddedRedis
+from common.embedded_redis import EmbeddedRedis, leave_at_exit
 from common.errors import StartupError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ def resolve_url(redis_url: str | None, data_dir: Path) -> str:
         return redis_url
     embedded = EmbeddedRedis(data_dir)
     url = embedded.join()
-    atexit.register(embedded.leave)
+    leave_at_exit(embedded)
     return url
 
 

@@ -8,16 +8,20 @@ jobs survive a restart of the server.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import redis
 
@@ -170,3 +174,19 @@ class EmbeddedRedis:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def leave_at_exit(server: EmbeddedRedis) -> None:
+    """Leave ``server`` when this process ends: at normal exit, and on SIGTERM.
+
+    Python's default SIGTERM ends the process without running atexit, which left the server up
+    after ``kill <console bot>``. A process that installs its own SIGTERM handler later (the
+    worker supervisor, RQ, the chat libraries) replaces this one and exits through atexit itself.
+    """
+    atexit.register(server.leave)
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds finally blocks, then atexit runs

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import redis
 
 from common.embedded_redis import EmbeddedRedis
 from tests.conftest import REPO
+from tests.helpers import stop_process, wait_for
 
 HOLD = (
     "import sys, time\nfrom pathlib import Path\nfrom common.connection import connect\n"
@@ -75,3 +79,38 @@ def test_a_stale_url_file_from_a_crash_is_replaced(tmp_path):
         assert redis.Redis.from_url(url).ping()
     finally:
         server.leave()
+
+
+def _server_stopped(url: str) -> bool:
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        return True
+    return False
+
+
+def test_a_console_bot_stopped_with_sigterm_stops_its_embedded_server(tmp_path: Path):
+    """SIGTERM ends the console bot through its clean-up, so the server it started does not outlive it."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env["DATA_DIR"] = str(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as console:
+        try:
+            url_file = tmp_path / "redis" / "url"
+            url = wait_for(lambda: url_file.exists() and url_file.read_text().strip(), timeout=30)
+            # The console's outbox stream exists once it has connected and serves.
+            wait_for(lambda: redis.Redis.from_url(url).keys("outbox:console-*"), timeout=30)
+            console.send_signal(signal.SIGTERM)
+            _, errors = console.communicate(timeout=20)
+            assert console.returncode == 128 + signal.SIGTERM
+            assert b"Traceback" not in errors
+            assert wait_for(lambda: _server_stopped(url), timeout=20)
+            assert not url_file.exists()
+        finally:
+            stop_process(console)
