@@ -26,6 +26,9 @@ from tests.helpers import stop_process
 from workers import context
 from workers.models import ModelCache
 
+# The emulators and bot processes, as fixtures every test module can take.
+pytest_plugins = ["tests.chat_fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 TITANIC_CSV = Path(os.environ.get("TITANIC_CSV", REPO.parent / "shared" / "data" / "titanic.csv"))
 

@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.ext import ApplicationBuilder
@@ -22,18 +21,11 @@ from bot.telegram import TelegramPlatform
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
+from tests.chat_fixtures import TELEGRAM_TOKEN as TOKEN
 from tests.emulators.telegram_api import TelegramEmulator
 
-TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ao"
 CHAT = 111
 REPLY = ReplyTo(outbox="telegram", chat=str(CHAT), message="77")
-
-
-@pytest.fixture
-def emulator():
-    api = TelegramEmulator(TOKEN).start()
-    yield api
-    api.stop()
 
 
 def post(connection, **fields: Any) -> None:
@@ -85,38 +77,38 @@ def test_split_text_prefers_sentence_then_line_boundaries():
     assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
 
 
-def test_progress_is_throttled_into_the_ack_and_the_end_says_done(emulator, connection):
+def test_progress_is_throttled_into_the_ack_and_the_end_says_done(telegram_api, connection):
     """Ten quick progress messages make at most two edits, the newest shown last; the result replies."""
 
     async def scenario() -> None:
-        async with delivering(emulator, connection, edit_interval_s=0.5) as delivery:
+        async with delivering(telegram_api, connection, edit_interval_s=0.5) as delivery:
             ack_id = await delivery.platform.send_text(REPLY, None, "Queued as job j1: 1st in line.")
             AckStore(connection, "telegram").remember("j1", Ack(str(CHAT), ack_id))
             for step in range(1, 11):
                 post(connection, kind="progress", job_id="j1", text=f"Transcribing: {step * 10}%", final=False)
-            ack = emulator.chat(CHAT)[0]
+            ack = telegram_api.chat(CHAT)[0]
             await until(lambda: ack.text == "Transcribing: 100%")
             # The first is shown at once, the rest collapse into the newest (a loaded machine may add one).
             assert ack.edits[:2] == ["Queued as job j1: 1st in line.", "Transcribing: 10%"]
             assert len(ack.edits) <= 4
             post(connection, kind="text", job_id="j1", text="Hej och välkommen.")
-            await until(lambda: len(emulator.chat(CHAT)) == 2)
+            await until(lambda: len(telegram_api.chat(CHAT)) == 2)
             await until(lambda: ack.text == "Job j1 is done: the answer is below.")
-            assert emulator.chat(CHAT)[1].text == "Hej och välkommen." and emulator.chat(CHAT)[1].reply_to == 77
+            assert telegram_api.chat(CHAT)[1].text == "Hej och välkommen." and telegram_api.chat(CHAT)[1].reply_to == 77
 
     asyncio.run(scenario())
 
 
-def test_a_transcript_is_split_here_and_cut_after_its_parts_with_a_pointer_to_the_file(emulator, connection):
+def test_a_transcript_is_split_here_and_cut_after_its_parts_with_a_pointer_to_the_file(telegram_api, connection):
     """The worker posts one long text with max_parts=2: two messages within Telegram's limit, then the note."""
     text = " ".join(f"Mening {i} är här." for i in range(1500))  # about 27,000 characters
 
     async def scenario() -> None:
-        async with delivering(emulator, connection):
+        async with delivering(telegram_api, connection):
             post(connection, kind="text", job_id="speech", text=text, final=False, max_parts=2)
-            await until(lambda: len(emulator.chat(CHAT)) == 3)
+            await until(lambda: len(telegram_api.chat(CHAT)) == 3)
             await until(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
-        sent = [m.text for m in emulator.chat(CHAT)]
+        sent = [m.text for m in telegram_api.chat(CHAT)]
         assert all(len(piece) <= 4096 for piece in sent)
         assert len(sent[0]) > 4000, "cut near the limit, not at some smaller guess"
         assert text.startswith(" ".join(sent[:2]))
@@ -125,56 +117,56 @@ def test_a_transcript_is_split_here_and_cut_after_its_parts_with_a_pointer_to_th
     asyncio.run(scenario())
 
 
-def test_interrupted_multi_part_reply_resumes_with_the_next_part(emulator, connection):
+def test_interrupted_multi_part_reply_resumes_with_the_next_part(telegram_api, connection):
     """Stopped while sending part two of three, a restarted delivery sends parts two and three only."""
     text = " ".join(f"Sentence {i} is here." for i in range(500))  # about 10,900 characters: 3 parts
 
     async def scenario() -> None:
-        emulator.hold("sendMessage", after=1)
-        async with delivering(emulator, connection):
+        telegram_api.hold("sendMessage", after=1)
+        async with delivering(telegram_api, connection):
             post(connection, kind="text", job_id="long", text=text)
-            await until(lambda: emulator.held["sendMessage"].is_set())
-        emulator.release("sendMessage")
-        assert len(emulator.chat(CHAT)) == 1
-        async with delivering(emulator, connection):
-            await until(lambda: len(emulator.chat(CHAT)) == 3)
+            await until(lambda: telegram_api.held["sendMessage"].is_set())
+        telegram_api.release("sendMessage")
+        assert len(telegram_api.chat(CHAT)) == 1
+        async with delivering(telegram_api, connection):
+            await until(lambda: len(telegram_api.chat(CHAT)) == 3)
             await until(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
-        assert " ".join(m.text for m in emulator.chat(CHAT)) == text
-        assert [c.status for c in emulator.calls_of("sendMessage")] == [200, 502, 200, 200]
+        assert " ".join(m.text for m in telegram_api.chat(CHAT)) == text
+        assert [c.status for c in telegram_api.calls_of("sendMessage")] == [200, 502, 200, 200]
 
     asyncio.run(scenario())
 
 
-def test_server_errors_are_retried_with_back_off(emulator, connection):
+def test_server_errors_are_retried_with_back_off(telegram_api, connection):
     """Two 502 answers, then success: the message is sent once, after a growing wait."""
 
     async def scenario() -> None:
-        emulator.fail("sendMessage", status=502, times=2)
-        async with delivering(emulator, connection):
+        telegram_api.fail("sendMessage", status=502, times=2)
+        async with delivering(telegram_api, connection):
             post(connection, kind="failed", job_id="j2", text="Sorry, job j2 failed.")
-            await until(lambda: emulator.chat(CHAT))
-        calls = emulator.calls_of("sendMessage")
+            await until(lambda: telegram_api.chat(CHAT))
+        calls = telegram_api.calls_of("sendMessage")
         assert [c.status for c in calls] == [502, 502, 200]
         assert calls[2].at - calls[1].at >= 0.9 and calls[1].at - calls[0].at >= 0.45
-        assert [m.text for m in emulator.chat(CHAT)] == ["Sorry, job j2 failed."]
+        assert [m.text for m in telegram_api.chat(CHAT)] == ["Sorry, job j2 failed."]
 
     asyncio.run(scenario())
 
 
-def test_documents_long_captions_expired_and_oversized_files(emulator, connection):
+def test_documents_long_captions_expired_and_oversized_files(telegram_api, connection):
     """A document keeps its name; a long caption goes first as text; a missing or too large file is explained."""
     srt = artifacts.store(connection, b"1\n00:00:00,000 --> 00:00:01,000\nHej\n")
     big = artifacts.store(connection, b"x" * 2000)
 
     async def scenario() -> None:
-        async with delivering(emulator, connection) as delivery:
+        async with delivering(telegram_api, connection) as delivery:
             delivery.platform.upload_limit = 1000  # type: ignore[misc]
             post(connection, kind="document", job_id="d1", text="Subtitles", artifact=srt, filename="video.srt")
             post(connection, kind="picture", job_id="d2", text="long " * 300, artifact=srt, filename="p.png")
             post(connection, kind="document", job_id="d3", text="gone", artifact="artifact:missing")
             post(connection, kind="document", job_id="d4", text="big", artifact=big, filename="big.txt")
-            await until(lambda: len(emulator.chat(CHAT)) == 5)
-        document, caption, photo, expired, too_large = emulator.chat(CHAT)
+            await until(lambda: len(telegram_api.chat(CHAT)) == 5)
+        document, caption, photo, expired, too_large = telegram_api.chat(CHAT)
         assert document.filename == "video.srt" and document.caption == "Subtitles"
         assert document.document.startswith(b"1\n00:00:00,000")
         assert caption.text == ("long " * 300).strip() and photo.photo is not None and photo.caption == ""

@@ -206,33 +206,22 @@ def test_workers_carry_on_after_a_redis_restart_and_queued_jobs_survive(own_redi
         connection.close()
 
 
-def test_a_telegram_bot_carries_on_after_a_redis_restart(own_redis, process_env, tmp_path):
+def test_a_telegram_bot_carries_on_after_a_redis_restart(own_redis, process_env, telegram_api, start_telegram_bot):
     """The bot keeps polling and delivering through a Redis restart: a command after it is answered, same process."""
-    from tests.emulators.telegram_api import TelegramEmulator
-    from tests.test_telegram import TOKEN
-
     env = {**process_env, "REDIS_URL": own_redis.url}
-    api = TelegramEmulator(TOKEN).start()
     supervisor = start_workers(env, processes=1)
-    log = tmp_path / "bot.log"
-    with log.open("wb") as out:
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot", "telegram"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            env={**env, "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": api.base_url},
-        )
     try:
-        def verdicts() -> list[str]:
-            return [text for message in api.chat(111) for text in message.edits if text.startswith("Iris:")]
+        bot, log = start_telegram_bot(REDIS_URL=own_redis.url)
 
-        wait_for(lambda: api.calls_of("setMyCommands"), timeout=30)
-        api.user_says("/iris 6.7 3.0 5.2 2.3")
+        def verdicts() -> list[str]:
+            return [text for message in telegram_api.chat(111) for text in message.edits if text.startswith("Iris:")]
+
+        telegram_api.user_says("/iris 6.7 3.0 5.2 2.3")
         wait_for(lambda: len(verdicts()) == 1, timeout=30)
         own_redis.restart()
-        api.user_says("/iris 5.1 3.5 1.4 0.2")
+        telegram_api.user_says("/iris 5.1 3.5 1.4 0.2")
         wait_for(lambda: len(verdicts()) == 2, timeout=60)
         assert "setosa" in verdicts()[1]
         assert bot.poll() is None, log.read_text()
     finally:
-        stop(bot)
         stop(supervisor)
-        api.stop()

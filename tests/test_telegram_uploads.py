@@ -3,10 +3,7 @@ emulator (getFile + file route), queued, and transcribed by a real SimpleWorker 
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,46 +15,15 @@ from common import artifacts
 from common.queues import TRANSCRIBE, JobQueue
 from common.registry import LocalModelRegistry
 from common.video_links import LinkPolicy
-from tests.conftest import REPO
-from tests.emulators.telegram_api import SentMessage, TelegramEmulator
+from tests.emulators.telegram_api import SentMessage
 from tests.helpers import wait_for
 from workers.speech import runtime
 from workers.speech.models import AsrModels
 
 pytest_plugins = ["tests.speech_fixtures"]
 
-TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ao"
 CHAT = 111
 GROUP = -1001234
-
-
-@pytest.fixture
-def emulator() -> Iterator[TelegramEmulator]:
-    api = TelegramEmulator(TOKEN).start()
-    yield api
-    api.stop()
-
-
-@contextlib.contextmanager
-def running_bot(emulator: TelegramEmulator, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m bot telegram` against the emulator, polling."""
-    env = {**env, "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url}
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, cwd=REPO,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    wait_for(lambda: emulator.calls_of("getUpdates") or process.poll() is not None)
-    assert process.poll() is None, log.read_text()
-    yield process
-    process.terminate()
-    process.wait(timeout=10)
-    assert TOKEN.split(":")[1] not in log.read_text(), "the token leaked into the log"
-    assert "Traceback" not in log.read_text(), log.read_text()
-
-
-@pytest.fixture
-def bot(emulator: TelegramEmulator, process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with running_bot(emulator, process_env, tmp_path / "bot.log") as process:
-        yield process
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +45,16 @@ def speech_worker(connection: redis.Redis, model: Path, registry: Path) -> None:
 
 
 @pytest.mark.slow
-def test_voice_note_is_acknowledged_then_transcribed(emulator, bot, connection, voice_note, tiny_models, tmp_path):
+def test_voice_note_is_acknowledged_then_transcribed(
+    telegram_api, start_telegram_bot, connection, voice_note, tiny_models, tmp_path
+):
     """A voice note without caption: downloaded via getFile, an ack, progress edits, the text and .txt/.srt files."""
-    asked = emulator.user_sends("voice", voice_note, mime_type="audio/ogg", duration=17)
-    ack = wait_for(lambda: emulator.chat(CHAT))[0]
+    start_telegram_bot()
+    asked = telegram_api.user_sends("voice", voice_note, mime_type="audio/ogg", duration=17)
+    ack = wait_for(lambda: telegram_api.chat(CHAT))[0]
     assert ack.reply_to == asked and ack.text.startswith("Queued as job")
-    assert [c.status for c in emulator.calls_of("getFile")] == [200]
-    assert [c.status for c in emulator.calls_of("download")] == [200]
+    assert [c.status for c in telegram_api.calls_of("getFile")] == [200]
+    assert [c.status for c in telegram_api.calls_of("download")] == [200]
     job_id = ack.text.split("Queued as job ")[1].split(":")[0]
     request = JobQueue(connection).fetch(job_id).args[0]
     assert (request["task"], request["language"], request["filename"]) == ("transcribe", "sv", "voice-note.ogg")
@@ -93,7 +62,7 @@ def test_voice_note_is_acknowledged_then_transcribed(emulator, bot, connection, 
 
     speech_worker(connection, tiny_models["ctranslate2"], tmp_path / "models")
     def documents() -> dict[str, SentMessage]:
-        return {m.filename or "": m for m in emulator.chat(CHAT) if m.document is not None}
+        return {m.filename or "": m for m in telegram_api.chat(CHAT) if m.document is not None}
 
     files = wait_for(lambda: len(documents()) == 3 and documents(), timeout=30)
     assert sorted(files) == [
@@ -101,40 +70,42 @@ def test_voice_note_is_acknowledged_then_transcribed(emulator, bot, connection, 
     ]
     srt = files["voice-note-transcribe-sv.srt"].document.decode()
     assert srt.startswith("1\n00:00:") and " --> " in srt
-    assert all(m.reply_to == asked for m in emulator.chat(CHAT))
+    assert all(m.reply_to == asked for m in telegram_api.chat(CHAT))
     assert len(ack.edits) > 1 and ack.edits[-1] == f"Job {job_id} is done: the answer is below.", ack.edits
-    transcript = emulator.chat(CHAT)[1]
+    transcript = telegram_api.chat(CHAT)[1]
     assert transcript.text.startswith("Transcript (") and "(ctranslate2)" in transcript.text
-    assert len(emulator.chat(CHAT)) == 5, "ack, transcript, .txt, .srt, .vtt"
+    assert len(telegram_api.chat(CHAT)) == 5, "ack, transcript, .txt, .srt, .vtt"
 
 
-def test_file_over_20_mb_is_refused_without_downloading(emulator, bot, connection):
+def test_file_over_20_mb_is_refused_without_downloading(telegram_api, start_telegram_bot, connection):
     """Telegram lets bots download 20 MB: a bigger video gets a friendly answer, no getFile, nothing queued."""
+    start_telegram_bot()
     big = bytes(21 * 2**20)
-    asked = emulator.user_sends("video", big, mime_type="video/mp4", file_name="lecture.mp4")
-    answer = wait_for(lambda: emulator.chat(CHAT))[0]
+    asked = telegram_api.user_sends("video", big, mime_type="video/mp4", file_name="lecture.mp4")
+    answer = wait_for(lambda: telegram_api.chat(CHAT))[0]
     assert answer.reply_to == asked
     assert "That file is 21.0 MB; Telegram lets bots download files of up to 20 MB." in answer.text
-    assert emulator.calls_of("getFile") == [] and emulator.calls_of("download") == []
+    assert telegram_api.calls_of("getFile") == [] and telegram_api.calls_of("download") == []
     # Without a size in the message, getFile's own refusal gets the same answer.
-    emulator.user_sends("document", big, mime_type="audio/wav", file_name="long.wav", sized=False)
-    wait_for(lambda: len(emulator.chat(CHAT)) == 2)
-    assert emulator.chat(CHAT)[1].text.startswith("That file is too big; Telegram lets bots download files of up")
-    assert [c.status for c in emulator.calls_of("getFile")] == [400] and emulator.calls_of("download") == []
+    telegram_api.user_sends("document", big, mime_type="audio/wav", file_name="long.wav", sized=False)
+    wait_for(lambda: len(telegram_api.chat(CHAT)) == 2)
+    assert telegram_api.chat(CHAT)[1].text.startswith("That file is too big; Telegram lets bots download files of up")
+    assert [c.status for c in telegram_api.calls_of("getFile")] == [400] and telegram_api.calls_of("download") == []
     assert JobQueue(connection).waiting(TRANSCRIBE) == 0
 
 
-def test_caption_picks_task_and_language_and_groups_need_a_command(emulator, bot, connection):
+def test_caption_picks_task_and_language_and_groups_need_a_command(telegram_api, start_telegram_bot, connection):
     """`/translate lang=en` on an audio document queues a translation of English speech; in a group a file
     without /transcribe or /translate is ignored; a caption with another command gets a hint."""
-    emulator.user_sends("document", b"ID3 some mp3", mime_type="audio/mpeg", file_name="talk.mp3",
+    start_telegram_bot()
+    telegram_api.user_sends("document", b"ID3 some mp3", mime_type="audio/mpeg", file_name="talk.mp3",
                         caption="/translate lang=en")
-    emulator.user_sends("voice", b"OggS ignored", mime_type="audio/ogg", chat_id=GROUP)
-    emulator.user_sends("video_note", b"mp4 round", caption="/transcribe@mljobs_bot", chat_id=GROUP)
-    emulator.user_sends("audio", b"OggS song", mime_type="audio/ogg", file_name="song.ogg", caption="/iris")
-    emulator.user_sends("document", b"%PDF", mime_type="application/pdf", file_name="notes.pdf")
-    wait_for(lambda: len(emulator.chat(CHAT)) == 2 and emulator.chat(GROUP))
-    translated, hint = sorted(emulator.chat(CHAT), key=lambda m: not m.text.startswith("Queued as job"))
+    telegram_api.user_sends("voice", b"OggS ignored", mime_type="audio/ogg", chat_id=GROUP)
+    telegram_api.user_sends("video_note", b"mp4 round", caption="/transcribe@mljobs_bot", chat_id=GROUP)
+    telegram_api.user_sends("audio", b"OggS song", mime_type="audio/ogg", file_name="song.ogg", caption="/iris")
+    telegram_api.user_sends("document", b"%PDF", mime_type="application/pdf", file_name="notes.pdf")
+    wait_for(lambda: len(telegram_api.chat(CHAT)) == 2 and telegram_api.chat(GROUP))
+    translated, hint = sorted(telegram_api.chat(CHAT), key=lambda m: not m.text.startswith("Queued as job"))
     assert translated.text.startswith("Queued as job")
     assert hint.text.startswith("/iris takes no file: caption it /transcribe or /translate")
     queue = JobQueue(connection)
@@ -144,21 +115,21 @@ def test_caption_picks_task_and_language_and_groups_need_a_command(emulator, bot
     assert (by_name["talk.mp3"]["task"], by_name["talk.mp3"]["language"]) == ("translate", "en")
     assert artifacts.load(connection, by_name["talk.mp3"]["artifact"]) == b"ID3 some mp3"
     assert by_name["video-note.mp4"]["task"] == "transcribe"
-    assert len(emulator.calls_of("getFile")) == 2, "the group's voice note, the /iris and the PDF are not fetched"
+    assert len(telegram_api.calls_of("getFile")) == 2, "the group's voice note, the /iris and the PDF are not fetched"
 
 
-def test_user_over_the_rate_limit_gets_busy_before_the_file_is_downloaded(emulator, process_env, connection,
-                                                                          tmp_path):
+def test_user_over_the_rate_limit_gets_busy_before_the_file_is_downloaded(telegram_api, start_telegram_bot,
+                                                                          connection):
     """With USER_JOBS_PER_MINUTE=1 a first voice note is counted once and queued; a second is answered 'busy'
     without getFile or a download, and nothing more is queued."""
-    with running_bot(emulator, {**process_env, "USER_JOBS_PER_MINUTE": "1"}, tmp_path / "bot.log"):
-        emulator.user_sends("voice", b"OggS first", mime_type="audio/ogg")
-        queued = wait_for(lambda: emulator.chat(CHAT))[0]
-        assert queued.text.startswith("Queued as job"), queued.text
-        assert len(emulator.calls_of("getFile")) == 1 and len(emulator.calls_of("download")) == 1
-        asked = emulator.user_sends("voice", b"OggS second", mime_type="audio/ogg")
-        refused = wait_for(lambda: len(emulator.chat(CHAT)) == 2 and emulator.chat(CHAT)[1])
+    start_telegram_bot(USER_JOBS_PER_MINUTE="1")
+    telegram_api.user_sends("voice", b"OggS first", mime_type="audio/ogg")
+    queued = wait_for(lambda: telegram_api.chat(CHAT))[0]
+    assert queued.text.startswith("Queued as job"), queued.text
+    assert len(telegram_api.calls_of("getFile")) == 1 and len(telegram_api.calls_of("download")) == 1
+    asked = telegram_api.user_sends("voice", b"OggS second", mime_type="audio/ogg")
+    refused = wait_for(lambda: len(telegram_api.chat(CHAT)) == 2 and telegram_api.chat(CHAT)[1])
     assert refused.reply_to == asked
     assert "busy, try again in" in refused.text
-    assert len(emulator.calls_of("getFile")) == 1 and len(emulator.calls_of("download")) == 1
+    assert len(telegram_api.calls_of("getFile")) == 1 and len(telegram_api.calls_of("download")) == 1
     assert JobQueue(connection).waiting(TRANSCRIBE) == 1
