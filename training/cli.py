@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import fields
 from types import ModuleType
 from typing import Any
 
 from common.backends import feature_store, model_registry
 from common.entrypoint import configure_logging
 from common.settings import Settings, load_settings
+from training.flags import add_options, options_from
 
 # Builds the feature table from the settings into the store; returns a line to print.
 FeatureStep = Callable[[Settings, Any], str]
-
-
-def add_options(parser: argparse.ArgumentParser, options_class: type) -> None:
-    """One flag per field of an options dataclass, with its default."""
-    for option in fields(options_class):
-        parser.add_argument(
-            f"--{option.name.replace('_', '-')}",
-            type=type(option.default),
-            default=option.default,
-            help=f"default: {option.default}",
-        )
-
-
-def options_from(args: argparse.Namespace, options_class: type) -> Any:
-    return options_class(**{option.name: getattr(args, option.name) for option in fields(options_class)})
 
 
 def base_parser(model: str, description: str) -> argparse.ArgumentParser:

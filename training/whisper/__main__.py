@@ -18,6 +18,7 @@ from typing import Any
 from common.entrypoint import configure_logging, run
 from common.errors import SettingsError
 from common.settings import Settings, load_settings
+from training.flags import add_options, options_from
 from training.whisper.options import EvaluateOptions, ExportOptions, FeatureOptions, TrainOptions
 
 DEFAULT_FEATURES = "common_voice"
@@ -47,7 +48,7 @@ def _run_features(args: argparse.Namespace, settings: Settings, token: str | Non
     source = SpeechSource(args.dataset, args.config_name, args.text_column, args.audio_column, args.translation_column)
     name = args.features or _name_of(args.dataset)
     folder = _features_folder(settings, name)
-    for report in build_features(source, folder, _options(args, FeatureOptions), token=token):
+    for report in build_features(source, folder, options_from(args, FeatureOptions), token=token):
         print(report.summary())
     if args.hub_dataset:
         from training.whisper.hub import upload_features
@@ -60,7 +61,7 @@ def _run_features(args: argparse.Namespace, settings: Settings, token: str | Non
 def _run_train(args: argparse.Namespace, settings: Settings, token: str | None) -> int:
     from training.whisper.train import train
 
-    options = _options(args, TrainOptions)
+    options = options_from(args, TrainOptions)
     if options.hub_model_id and token is None:
         print("HF_TOKEN is not set: checkpoints stay local (no push to the Hub)", file=sys.stderr)
     report = train(_local_features(settings, args, token), _training_run(settings, args), options, token=token)
@@ -79,7 +80,7 @@ def _run_evaluate(args: argparse.Namespace, settings: Settings, token: str | Non
     features = _local_features(settings, args, token)
     evaluations = []
     for reference in [args.model or str(_training_run(settings, args) / "final"), *(args.compare or [])]:
-        evaluation = evaluate(resolve(reference, registry), features, _options(args, EvaluateOptions), token=token)
+        evaluation = evaluate(resolve(reference, registry), features, options_from(args, EvaluateOptions), token=token)
         evaluations.append(evaluation)
         if Path(evaluation.model.location).is_dir():
             print(f"{evaluation.model.label}: metrics written to {record(evaluation, registry, features)}")
@@ -96,7 +97,7 @@ def _run_export(args: argparse.Namespace, settings: Settings, token: str | None)
     registry = LocalModelRegistry(settings.storage.MODEL_DIR)
     registry.check_writable()
     source = args.model or str(_training_run(settings, args))
-    version = export(source, registry, _options(args, ExportOptions), token=token)
+    version = export(source, registry, options_from(args, ExportOptions), token=token)
     state = "current" if args.current else "not current (set it with the registry)"
     print(f"registered asr version {version.version} ({state}) in {registry.path('asr', version.version)}; "
           f"metrics {version.metrics or 'none: run evaluate before export'}")
@@ -116,14 +117,14 @@ def _parser(train_defaults: dict[str, Any] | None = None) -> argparse.ArgumentPa
     features.add_argument("--translation-column", default="", help="English references, for BLEU (default: none)")
     features.add_argument("--features", default="", help="name or folder of the output (default: from --dataset)")
     features.add_argument("--hub-dataset", metavar="REPO", help="also upload the features there (needs HF_TOKEN)")
-    _add_options(features, FeatureOptions)
+    add_options(features, FeatureOptions, CHOICES)
     features.set_defaults(handler=_run_features)
 
     train = steps.add_parser("train", help="fine-tune with checkpoints; rerun the same command to resume (GPU)")
     _add_paths(train)
     _add_hub_dataset(train)
     train.add_argument("--config", help="a .json or .toml file of the options below (flags override it)")
-    _add_options(train, TrainOptions)
+    add_options(train, TrainOptions, CHOICES)
     train.set_defaults(handler=_run_train, **(train_defaults or {}))
 
     evaluate = steps.add_parser("evaluate", help="WER (and BLEU) on the test shards, written to the model's metadata")
@@ -131,13 +132,13 @@ def _parser(train_defaults: dict[str, Any] | None = None) -> argparse.ArgumentPa
     _add_hub_dataset(evaluate)
     evaluate.add_argument("--model", help="a folder, Hub id or asr:<version>|asr:current (default: the run's final/)")
     evaluate.add_argument("--compare", action="append", metavar="MODEL", help="another model, shown side by side")
-    _add_options(evaluate, EvaluateOptions)
+    add_options(evaluate, EvaluateOptions, CHOICES)
     evaluate.set_defaults(handler=_run_evaluate)
 
     export = steps.add_parser("export", help="convert to CTranslate2 (int8 + float16) and register as 'asr'")
     _add_paths(export)
     export.add_argument("--model", help="a run or checkpoint folder or a Hub id (default: the run folder)")
-    _add_options(export, ExportOptions)
+    add_options(export, ExportOptions, CHOICES)
     export.set_defaults(handler=_run_export)
     return parser
 
@@ -151,21 +152,6 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
 def _add_hub_dataset(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub-dataset", metavar="REPO",
                         help="download the features from this Hub dataset when they are not here yet")
-
-
-def _add_options(parser: argparse.ArgumentParser, options: type) -> None:
-    for option in fields(options):
-        flag = f"--{option.name.replace('_', '-')}"
-        if isinstance(option.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=option.default,
-                                help="default: %(default)s")
-        else:
-            parser.add_argument(flag, type=type(option.default), default=option.default,
-                                choices=CHOICES.get(option.name), help="default: %(default)s")
-
-
-def _options(args: argparse.Namespace, options: type) -> Any:
-    return options(**{option.name: getattr(args, option.name) for option in fields(options)})
 
 
 def _read_config(path: str, options: type) -> dict[str, Any]:
