@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.errors import StartupError
 from common.video_links import LinkPolicy
+from workers.installed import Installed
 from workers.speech.models import AsrModels
 
 if TYPE_CHECKING:
@@ -35,15 +35,6 @@ class SpeechRuntime:
         return self._translators[self.mt_model]
 
 
-_installed: SpeechRuntime | None = None
-
-
-def install(runtime: SpeechRuntime) -> None:
-    global _installed
-    _installed = runtime
-
-
-def current() -> SpeechRuntime:
-    if _installed is None:
-        raise StartupError("the speech runtime was not installed: start workers with `python -m workers`")
-    return _installed
+_installed: Installed[SpeechRuntime] = Installed("speech runtime")
+install = _installed.install
+current = _installed.current
