@@ -11,7 +11,6 @@ the worker fetch from the machine's own network.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from common.errors import VideoRejected
 from common.settings import VideoSettings
+from common.special_addresses import is_public
 
 YOUTUBE_DOMAINS = frozenset(
     {
@@ -37,10 +37,9 @@ YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 YOUTUBE_PATHS = ("shorts", "embed", "live", "v", "e")
 EXAMPLE = "/transcribe https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 MAX_LINK_CHARS = 2000
-NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+PRIVATE_REFUSAL = "That link points to a private network address; I only fetch public videos."
 
 Resolver = Callable[[str, int], Iterable[str]]
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -149,27 +148,8 @@ def _check_addresses(host: str, port: int, policy: LinkPolicy, resolve: Resolver
         )
     if host in policy.private_hosts:
         return
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not all(inner.is_global and not inner.is_multicast for inner in _with_embedded(ip)):
-            raise VideoRejected("That link points to a private network address; I only fetch public videos.")
-
-
-def _with_embedded(ip: Address) -> list[Address]:
-    """The address and any IPv4 address inside an IPv6 one: 2002:7f00:1:: (6to4), 64:ff9b::7f00:1 (NAT64)
-    and ::7f00:1 count as global to ``ipaddress`` but may reach 127.0.0.1."""
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return [ip]
-    found: list[Address] = [ip]
-    if ip.ipv4_mapped:
-        found.append(ip.ipv4_mapped)
-    if ip.sixtofour:
-        found.append(ip.sixtofour)
-    if ip.teredo:
-        found.extend(ip.teredo)
-    if ip in NAT64 or int(ip) >> 32 == 0:
-        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return found
+    if not all(is_public(address) for address in addresses):
+        raise VideoRejected(PRIVATE_REFUSAL)
 
 
 def _visible(host: str) -> str:

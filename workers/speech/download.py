@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
+from workers.speech import connect_guard
 from workers.speech.js_runtime import JsRuntime
 from workers.speech.metadata import RETRY_AFTER_S, Guard, GuardedYoutubeDL, retry_once, ytdlp_options
 from workers.speech.refusals import rejection
@@ -40,7 +41,8 @@ def download_audio(
         if status.get("status") == "downloading":
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             if total:
-                on_progress(min(1.0, status.get("downloaded_bytes", 0) / total))
+                with connect_guard.paused():  # our progress goes to Redis, not to the video's site
+                    on_progress(min(1.0, status.get("downloaded_bytes", 0) / total))
 
     options = ytdlp_options(youtube=youtube, cookies=cookies, js_runtime=js_runtime, sleep_s=sleep_s) | {
         "format": "bestaudio/best",

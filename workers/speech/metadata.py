@@ -15,6 +15,7 @@ from yt_dlp.networking import Request, Response
 from yt_dlp.utils import DownloadError
 
 from common.errors import VideoRejected
+from workers.speech.connect_guard import AddressGuard
 from workers.speech.js_runtime import JsRuntime
 from workers.speech.refusals import close_responses, http_status, rejection
 
@@ -51,7 +52,7 @@ class YtdlpLog:
         logger.info("yt-dlp: %s", message)
 
 
-Guard = Callable[[str], None]  # raises VideoRejected for a URL the worker must not fetch
+Guard = AddressGuard  # raises VideoRejected for a URL the worker must not fetch
 
 
 class GuardedYoutubeDL(YoutubeDL):
@@ -59,12 +60,20 @@ class GuardedYoutubeDL(YoutubeDL):
 
     yt-dlp follows redirects inside one request; the worker walks a link's redirects itself before
     yt-dlp sees it (source.py), so a redirect seen here is a second one: its target is checked too
-    and the response dropped, though by then the request was sent.
+    and the response dropped, though by then the request was sent. Meanwhile each socket yt-dlp
+    connects is checked as it connects (connect_guard): a name that resolves to a private address
+    the second time, or a redirect to one, fails before anything is sent.
     """
 
     def __init__(self, options: dict[str, Any], guard: Guard | None) -> None:
         super().__init__(options)
         self.guard = guard
+
+    def extract_info(self, *args: Any, **kwargs: Any) -> Any:
+        if self.guard is None:
+            return super().extract_info(*args, **kwargs)
+        with self.guard.connecting():
+            return super().extract_info(*args, **kwargs)
 
     def urlopen(self, req: str | Request) -> Response:
         url = req if isinstance(req, str) else req.url

@@ -17,8 +17,9 @@ import redis
 from common import artifacts
 from common.errors import VideoRejected
 from common.jobs import TranscriptionRequest
-from common.video_links import LinkPolicy, VideoLink, check_address, validate_link
+from common.video_links import LinkPolicy, VideoLink, validate_link
 from workers.speech import audio
+from workers.speech.connect_guard import AddressGuard, guarding
 from workers.speech.download import download_audio
 from workers.speech.download_slots import DownloadSlots
 from workers.speech.js_runtime import runtime_for_jobs
@@ -36,7 +37,7 @@ def load_audio(
 ) -> np.ndarray:
     """16 kHz mono samples; ``directory`` (removed by the caller) holds the downloaded file meanwhile."""
     max_seconds = runtime.links.max_seconds
-    guard = partial(check_address, policy=runtime.links)  # every request yt-dlp makes: public addresses only
+    guard = AddressGuard(runtime.links)  # every request yt-dlp makes: public addresses only
     progress.update("fetching", 0.0)
     if request.url:
         # Checked again here: what a name resolves to can change between queueing and now.
@@ -85,7 +86,7 @@ def fetch_link(
         pacing = None
     sleep_s = pacing.sleep_s if pacing is not None else 0.0
     retry_after_s = pacing.retry_after_s if pacing is not None else RETRY_AFTER_S
-    guard = partial(check_address, policy=runtime.links)
+    guard = AddressGuard(runtime.links)
 
     def fetch() -> Path:
         time.sleep(sleep_s)  # yt-dlp paces the requests within one run; this paces one run after another
@@ -155,7 +156,8 @@ def follow_redirects(url: str, links: LinkPolicy, max_hops: int = MAX_REDIRECTS)
         # Only http(s): every URL here passed validate_link.
         request = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})  # noqa: S310
         try:
-            opener.open(request, timeout=30).close()  # the headers only: the body is left unread
+            with guarding(links.private_hosts):  # a name that resolves differently now: refused as it connects
+                opener.open(request, timeout=30).close()  # the headers only: the body is left unread
             return url
         except urllib.error.HTTPError as answer:
             answer.close()
