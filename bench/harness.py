@@ -79,7 +79,7 @@ def drain_rate(connection: redis.Redis, env: dict[str, str], jobs: int, processe
     """Jobs/s of ``processes`` worker processes draining a pre-filled predict queue (first to last answer)."""
     queue = JobQueue(connection)
     outbox = f"bench-drain-{processes}"
-    reply = ReplyTo(outbox=outbox, chat="bench").to_dict()
+    reply = ReplyTo(outbox=outbox, chat="bench")
     features = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
     for _ in range(jobs):
         request = PredictionRequest("iris", features, reply, picture=False)

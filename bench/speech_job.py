@@ -55,7 +55,7 @@ def run_jobs(
 
         def one_job(reader: OutboxReader, source_id: str, name: str) -> JobRun:
             request = TranscriptionRequest(
-                task=task, reply=ReplyTo("bench", "b").to_dict(), source_id=source_id, url=f"{base}/{name}"
+                task=task, reply=ReplyTo("bench", "b"), source_id=source_id, url=f"{base}/{name}"
             )
             started = time.perf_counter()
             job = JobQueue(connection).queue(TRANSCRIBE).enqueue(

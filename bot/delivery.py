@@ -173,7 +173,7 @@ class Delivery:
                 continue
             by_chat: dict[str, list[tuple[str, OutboxMessage]]] = defaultdict(list)
             for entry_id, message in entries:
-                by_chat[str(message.reply.get("chat"))].append((entry_id, message))
+                by_chat[message.reply.chat].append((entry_id, message))
             # Chats are independent; within a chat the order of the stream is kept.
             await asyncio.gather(*(self._deliver_chat(batch) for batch in by_chat.values()))
             await self._flush_progress()
@@ -192,7 +192,7 @@ class Delivery:
             self.connection.delete(self._parts_key(entry_id))
 
     async def deliver(self, entry_id: str, message: OutboxMessage) -> None:
-        reply = ReplyTo.from_dict(message.reply)
+        reply = message.reply
         if message.kind == "progress" or (message.kind == "prediction" and not message.final):
             await self._show_in_ack(message, reply)
             return

@@ -14,17 +14,23 @@ FeatureValue = float | str | None
 
 
 class _Plain:
-    """asdict/from_dict for the dataclasses below."""
+    """asdict/from_dict for the dataclasses below: the only place they become dicts and back."""
 
     def to_dict(self) -> dict[str, Any]:
-        # Fields hold only plain data (nested replies are dicts already), so a shallow copy is
-        # enough, and several times cheaper than asdict's deep copy on the prediction path.
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        # Fields hold plain data or a nested reply address, so a shallow copy is enough, and
+        # several times cheaper than asdict's deep copy on the prediction path.
+        return {
+            f.name: value.to_dict() if isinstance(value := getattr(self, f.name), _Plain) else value
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        return cls(**{key: value for key, value in data.items() if key in known})
+        values = {key: value for key, value in data.items() if key in known}
+        if isinstance(values.get("reply"), dict):  # the one nested dataclass: a reply address
+            values["reply"] = ReplyTo.from_dict(values["reply"])
+        return cls(**values)
 
 
 @dataclass
@@ -41,8 +47,25 @@ class ReplyTo(_Plain):
 class PredictionRequest(_Plain):
     model: str  # "iris" or "titanic"
     features: dict[str, FeatureValue]
-    reply: dict[str, Any]  # a ReplyTo as dict
+    reply: ReplyTo
     picture: bool = True
+
+
+@dataclass
+class PictureRequest(_Plain):
+    """The render job of a prediction's picture: posted to the same chat as its text answer."""
+
+    job_id: str  # the prediction's job, whose answer the picture follows
+    reply: ReplyTo
+    result: dict[str, Any]  # a PredictionResult as dict
+
+
+@dataclass
+class DashboardRequest(_Plain):
+    """/monitor <model>: the current monitoring picture of one model, drawn for one chat."""
+
+    model: str
+    reply: ReplyTo
 
 
 @dataclass
@@ -57,18 +80,17 @@ class PredictionResult(_Plain):
 
 @dataclass
 class TranscriptionRequest(_Plain):
-    """/transcribe or /translate of one source: a video link, an audio URL, or uploaded bytes.
+    """/transcribe or /translate of one source: a video link or uploaded bytes.
 
-    Exactly one of ``url`` (a link the bot validated: yt-dlp fetches it), ``audio_url`` (a chat
-    platform's file URL, e.g. a Discord attachment: fetched as a plain file) or ``artifact`` (the Redis
-    key of bytes a bot stored with common.artifacts, e.g. a Telegram voice note) is set.
+    Exactly one of ``url`` (a link the bot validated: yt-dlp fetches it) or ``artifact`` (the Redis
+    key of bytes a bot stored with common.artifacts: a Telegram voice note, a Discord attachment;
+    the adapters download them, since the file URLs need the bot's token) is set.
     """
 
     task: str  # "transcribe" (text in the spoken language) or "translate" (English text)
-    reply: dict[str, Any]  # a ReplyTo as dict
+    reply: ReplyTo
     source_id: str  # "youtube:<id>", "url:<hash>" or "upload:<sha256>": the cache key of the audio
     url: str | None = None
-    audio_url: str | None = None
     artifact: str | None = None
     filename: str | None = None  # shown to the user and used for the result files' names
     language: str = "sv"  # the spoken language (Whisper's code)
@@ -87,7 +109,7 @@ class OutboxMessage(_Plain):
     """One thing to send to one chat. ``final`` marks the last message of a job."""
 
     kind: OutboxKind
-    reply: dict[str, Any]  # a ReplyTo as dict
+    reply: ReplyTo
     job_id: str = ""
     text: str = ""
     result: dict[str, Any] | None = None

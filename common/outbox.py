@@ -29,7 +29,7 @@ def stream_name(outbox: str) -> str:
 
 def post(connection: redis.Redis, message: OutboxMessage) -> str:
     """Append a message to the outbox named in its reply address."""
-    stream = stream_name(message.reply["outbox"])
+    stream = stream_name(message.reply.outbox)
     entry_id = connection.xadd(stream, {"data": json.dumps(message.to_dict())}, maxlen=MAX_ENTRIES, approximate=True)
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 

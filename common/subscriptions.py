@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import redis
 
+from common.jobs import ReplyTo
 from common.schemas import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ KEY_PREFIX = "monitor:subscribers:"
 class Subscriber:
     outbox: str  # "telegram", "discord", "console-<session>"
     chat: str
+
+    def address(self) -> ReplyTo:
+        """Where this chat's posts go: the chat itself, answering no message in particular."""
+        return ReplyTo(outbox=self.outbox, chat=self.chat)
 
     def encode(self) -> str:
         return json.dumps({"outbox": self.outbox, "chat": self.chat}, sort_keys=True)

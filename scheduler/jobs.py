@@ -7,53 +7,69 @@ a round, and posts it to the chat that asked.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import threading
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
+import redis
+from apscheduler.triggers.cron import CronTrigger
 from rq import get_current_job
 
 from common import outbox
-from common.errors import StartupError
-from common.jobs import OutboxMessage
+from common.jobs import DashboardRequest, OutboxMessage
 from common.settings import load_settings
-from common.subscriptions import Subscriber
 from scheduler import schedule
-from scheduler.rounds import message_for
+from scheduler.rounds import Monitor, message_for
 from scheduler.wiring import build_monitor
-from workers import context
-from workers.models import ModelCache
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Dashboards:
+    """What the job needs of the settings, built once per worker process and connection."""
+
+    monitor: Monitor
+    timezone: str
+    cron: CronTrigger
+
+
+# RQ calls a job by name with its payload only: the settings are read at the first job of a
+# process (and connection), not at every one; a registry or feature store is not rebuilt per job.
+_built: weakref.WeakKeyDictionary[redis.Redis, Dashboards] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def dashboards(connection: redis.Redis) -> Dashboards:
+    with _lock:
+        if connection not in _built:
+            settings = load_settings()
+            monitor_settings = settings.monitor
+            _built[connection] = Dashboards(
+                build_monitor(settings, connection),
+                monitor_settings.MONITOR_TZ,
+                schedule.trigger(monitor_settings.MONITOR_CRON, monitor_settings.MONITOR_TZ),
+            )
+        return _built[connection]
+
+
 def dashboard(payload: dict[str, Any]) -> str | None:
-    """Post ``payload["model"]``'s dashboard to ``payload["reply"]``; returns the artifact key."""
+    """Post the model's dashboard to the chat of the request; returns the artifact key."""
     job = get_current_job()
     assert job is not None, "run as an RQ job"
-    model, reply = payload["model"], payload["reply"]
-    # RQ calls jobs by name with their payload only; the worker's settings are read here.
-    settings = load_settings()
-    monitor = build_monitor(settings, job.connection, _worker_models())
-    now = schedule.now_in(settings.monitor.MONITOR_TZ)
-    summary = monitor.summary(model, now)
+    request = DashboardRequest.from_dict(payload)
+    built = dashboards(job.connection)
+    now = schedule.now_in(built.timezone)
+    summary = built.monitor.summary(request.model, now)
     if summary.total == 0:
-        upcoming = schedule.trigger(settings.monitor.MONITOR_CRON, settings.monitor.MONITOR_TZ).get_next_fire_time(
-            None, now
-        )
+        upcoming = built.cron.get_next_fire_time(None, now)
         when = f" The first round runs {upcoming:%a %d %b at %H:%M %Z}." if upcoming else ""
-        text = f"There is no {model} monitoring history yet.{when}"
-        outbox.post(job.connection, OutboxMessage(kind="text", reply=reply, job_id=job.id, text=text))
+        text = f"There is no {request.model} monitoring history yet.{when}"
+        outbox.post(job.connection, OutboxMessage(kind="text", reply=request.reply, job_id=job.id, text=text))
         return None
-    key, text = monitor.picture(summary)
-    message = message_for(model, Subscriber(reply["outbox"], str(reply["chat"])), key, text, job_id=job.id)
-    outbox.post(job.connection, dataclasses.replace(message, reply=reply))  # the whole address: answer the message
+    key, text = built.monitor.picture(summary)
+    # The whole address: the picture answers the very message that asked.
+    outbox.post(job.connection, message_for(request.model, request.reply, key, text, job_id=job.id))
     return key
-
-
-def _worker_models() -> ModelCache | None:
-    """The worker's model cache when the job runs in `python -m workers` (shared, already loaded)."""
-    try:
-        return context.current().models
-    except StartupError:
-        return None

@@ -25,7 +25,7 @@ import redis
 from common import artifacts, outbox
 from common.errors import DataError
 from common.feature_store import LocalFeatureStore
-from common.jobs import OutboxMessage
+from common.jobs import OutboxMessage, ReplyTo
 from common.schemas import SCHEMAS
 from common.subscriptions import Subscriber, Subscriptions
 from scheduler import captions, dashboard
@@ -162,7 +162,7 @@ class Monitor:
         key, text = self.picture(summary, new)
         posted = 0
         for subscriber in pending:
-            message = message_for(model, subscriber, key, text)
+            message = message_for(model, subscriber.address(), key, text)
             posted += self._post_once(KEY.format(what="posted", model=model, round=round_id), subscriber, message)
         return posted
 
@@ -190,10 +190,10 @@ class Monitor:
                     continue  # someone touched the marks: look again
 
 
-def message_for(model: str, subscriber: Subscriber, artifact: str, text: str, job_id: str = "") -> OutboxMessage:
+def message_for(model: str, reply: ReplyTo, artifact: str, text: str, job_id: str = "") -> OutboxMessage:
     return OutboxMessage(
         kind="picture",
-        reply={"outbox": subscriber.outbox, "chat": subscriber.chat},
+        reply=reply,
         job_id=job_id,
         text=text,
         result=None,

@@ -14,7 +14,7 @@ from typing import Any
 from rq import get_current_job
 
 from common import outbox
-from common.jobs import OutboxMessage
+from common.jobs import OutboxMessage, ReplyTo
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def hold(payload: dict[str, Any]) -> dict[str, Any]:
     while not connection.exists(release_key(name)):
         time.sleep(0.05)
     result = {"name": name, "runs": int(runs)}
-    answer = OutboxMessage(kind="text", reply=payload["reply"], job_id=job.id, text=f"done {name}", result=result)
+    reply = ReplyTo.from_dict(payload["reply"])
+    answer = OutboxMessage(kind="text", reply=reply, job_id=job.id, text=f"done {name}", result=result)
     outbox.post(connection, answer)
     return result

@@ -29,7 +29,7 @@ REPLY = ReplyTo(outbox="telegram", chat=str(CHAT), message="77")
 
 
 def post(connection, **fields: Any) -> None:
-    outbox.post(connection, OutboxMessage(reply=REPLY.to_dict(), **fields))
+    outbox.post(connection, OutboxMessage(reply=REPLY, **fields))
 
 
 async def until(condition: Callable[[], Any], timeout: float = 10) -> Any:

@@ -77,7 +77,7 @@ def test_long_reply_is_split_at_2000_characters(discord_api, start_discord_bot, 
     start_discord_bot()
     lines = [f"Line {i}: Swedish speech, translated into English for you." for i in range(75)]
     text = "\n".join(lines)
-    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL))
     outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id="t1", text=text))
     wait_for(lambda: len(discord_api.channel()) >= 3)
     sent = discord_api.channel()
@@ -91,7 +91,7 @@ def test_after_the_token_expires_results_are_channel_replies(discord_api, start_
     AckStore(connection, "discord").remember("old", Ack(str(CHANNEL), "123456789012345678", token="expired",
                                                         app="900000000000000001", expires=time.time() - 1))
     picture = artifacts.store(connection, b"\x89PNG\r\n\x1a\nfake")
-    reply = ReplyTo(outbox="discord", chat=str(CHANNEL), message="42").to_dict()
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL), message="42")
     outbox.post(connection, OutboxMessage(kind="picture", reply=reply, job_id="old", text="A week of Iris",
                                           artifact=picture, filename="week.png"))
     sent = wait_for(lambda: discord_api.channel())[0]
@@ -103,7 +103,7 @@ def test_rate_limited_follow_up_is_retried_after_retry_after(discord_api, start_
     """A 429 on a channel message is honoured by discord.py: the same message goes out after retry_after."""
     start_discord_bot()
     discord_api.fail(f"POST /channels/{CHANNEL}/messages", status=429, retry_after=1.5)
-    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL))
     outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id="r1", text="patience"))
     wait_for(lambda: discord_api.channel(), timeout=15)
     first, second = (c for c in discord_api.calls if c.path == f"/channels/{CHANNEL}/messages")
@@ -170,7 +170,7 @@ def test_two_bots_answer_each_interaction_once_and_share_the_outbox(discord_api,
     start_discord_bot()
     start_discord_bot()
     interactions = [discord_api.slash("help") for _ in range(5)]
-    reply = ReplyTo(outbox="discord", chat=str(CHANNEL)).to_dict()
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL))
     for number in range(20):
         outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id=f"j{number}", text=f"message {number}"))
     wait_for(lambda: len(discord_api.channel()) >= 25)

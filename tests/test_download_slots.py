@@ -168,7 +168,7 @@ def finished(jobs: list[Job]) -> bool:
 
 
 def progress_texts(connection: redis.Redis) -> list[str]:
-    entries = connection.xrange(stream_name(REPLY["outbox"]))
+    entries = connection.xrange(stream_name(REPLY.outbox))
     return [json.loads(fields[b"data"])["text"] for _, fields in entries]
 
 

@@ -173,7 +173,7 @@ def own_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
 
 def ask_iris(connection: redis.Redis, outbox_name: str) -> str:
     features = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8}
-    request = PredictionRequest("iris", features, ReplyTo(outbox_name, "chat-1").to_dict())
+    request = PredictionRequest("iris", features, ReplyTo(outbox_name, "chat-1"))
     return JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
 
 

@@ -252,7 +252,7 @@ def test_monitor_command_sends_the_current_dashboard_to_the_chat_that_asked(
     burst_worker((RENDER,))
     [(_, message)] = reader.read(block_ms=100)
     assert (message.kind, message.job_id, message.final) == ("picture", answer.job_id, True)
-    assert message.reply == reply.to_dict()  # answers the very message
+    assert message.reply == reply  # answers the very message
     assert message.text.startswith("Iris monitoring") and "Today's" not in message.text
     assert Image.open(io.BytesIO(artifacts.load(connection, message.artifact))).size == dashboard.SIZE
     assert len(LocalFeatureStore(tmp_path / "data" / "features").read_history("iris")) == 1
@@ -288,7 +288,7 @@ def test_run_now_end_to_end_posts_one_picture_per_chat_once_per_round(process_en
         received = pictures(connection, outbox)
         assert sorted(m.filename for m in received) == ["iris-dashboard.png", "titanic-dashboard.png"], outbox
         for message in received:
-            assert message.kind == "picture" and message.reply["chat"] in {"console", "-100777", "123456789012345678"}
+            assert message.kind == "picture" and message.reply.chat in {"console", "-100777", "123456789012345678"}
             image = Image.open(io.BytesIO(artifacts.load(connection, message.artifact)))
             assert image.format == "PNG" and image.size == dashboard.SIZE
     store = LocalFeatureStore(tmp_path / "data" / "features")

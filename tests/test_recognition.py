@@ -257,7 +257,7 @@ def test_a_worker_without_torch_serves_transcribe(connection, process_env, media
     }
     reply = ReplyTo(outbox="console-no-torch", chat="me")
     request = TranscriptionRequest(
-        task="transcribe", reply=reply.to_dict(), source_id="url:no-torch", audio_url=f"{media_server}/swedish.wav"
+        task="transcribe", reply=reply, source_id="url:no-torch", audio_url=f"{media_server}/swedish.wav"
     )
     JobQueue(connection).enqueue(TRANSCRIBE, "workers.speech.job.run", request.to_dict(), retries=0)
     done = subprocess.run(

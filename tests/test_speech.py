@@ -263,7 +263,7 @@ def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, me
     assert answer.job_id and "in line" in answer.text
     request = TranscriptionRequest(
         task="translate",
-        reply=reply.to_dict(),
+        reply=reply,
         source_id="url:attachment-1",
         audio_url=f"{media_server}/swedish.wav",
         filename="clip.wav",

@@ -394,7 +394,7 @@ def test_share_within_rules_judges_each_cue_against_the_next_one():
 def test_the_results_are_a_txt_an_srt_and_a_vtt_with_the_last_one_final(connection):
     """Three documents after the text; the .srt and .vtt show the same cues."""
     reply = ReplyTo(outbox="console-subtitles", chat="me")
-    request = TranscriptionRequest(task="transcribe", reply=reply.to_dict(), source_id="upload:x", filename="talk.ogg")
+    request = TranscriptionRequest(task="transcribe", reply=reply, source_id="upload:x", filename="talk.ogg")
     segments = [spoken(LECTURE, 0.0, 12.0)]
     keys = post_results(connection, "job-1", request, segments, "test")
     messages = [m for _, m in OutboxReader(connection, "console-subtitles").read(block_ms=10, count=50)]

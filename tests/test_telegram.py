@@ -21,7 +21,7 @@ TITANIC = "/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=
 
 
 def post(connection, **fields) -> None:
-    reply = ReplyTo(outbox="telegram", chat=str(CHAT), message="77").to_dict()
+    reply = ReplyTo(outbox="telegram", chat=str(CHAT), message="77")
     outbox.post(connection, OutboxMessage(reply=reply, **fields))
 
 

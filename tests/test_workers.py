@@ -42,7 +42,7 @@ def ask_iris(connection: redis.Redis, outbox_name: str, picture: bool = False) -
     request = PredictionRequest(
         "iris",
         {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8},
-        ReplyTo(outbox_name, "chat-1").to_dict(),
+        ReplyTo(outbox_name, "chat-1"),
         picture=picture,
     )
     return JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
@@ -82,7 +82,7 @@ def test_prediction_posts_text_first_then_the_picture(connection, burst_worker):
 
 def test_a_job_that_fails_every_try_tells_the_user_with_its_id(connection, burst_worker):
     """An unknown model raises in the worker: retried once, then one 'failed' message, kept in the failed registry."""
-    request = PredictionRequest("unicorn", {}, ReplyTo("chat", "c").to_dict())
+    request = PredictionRequest("unicorn", {}, ReplyTo("chat", "c"))
     job_id = JobQueue(connection).enqueue(PREDICT, "workers.predict.run", request.to_dict()).job_id
     burst_worker()
     [failed] = read_all(connection, "chat", 1)
@@ -138,7 +138,7 @@ def test_an_outbox_reader_survives_its_stream_being_lost(connection):
     reader = OutboxReader(connection, "lost", consumer="bot")
     connection.delete(outbox.stream_name("lost"))
     assert reader.read(block_ms=10) == []
-    outbox.post(connection, OutboxMessage(kind="text", reply=ReplyTo("lost", "c").to_dict(), text="still here"))
+    outbox.post(connection, OutboxMessage(kind="text", reply=ReplyTo("lost", "c"), text="still here"))
     [(_, message)] = reader.read(block_ms=100)
     assert message.text == "still here"
 

@@ -23,7 +23,7 @@ from workers.speech.progress import Cancelled, Progress
 from workers.speech.runtime import SpeechRuntime
 from workers.speech.source import load_audio
 
-REPLY = ReplyTo(outbox="console-slots", chat="c1").to_dict()
+REPLY = ReplyTo(outbox="console-slots", chat="c1")
 
 
 def pacing_for(payload: dict[str, Any]) -> YoutubePacing | None:

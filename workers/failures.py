@@ -11,7 +11,7 @@ from rq.job import Job
 
 from common import outbox
 from common.errors import UserError
-from common.jobs import OutboxMessage
+from common.jobs import OutboxMessage, ReplyTo
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def report_failure(
         return
     payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
     reply = payload.get("reply")
-    if not reply:
+    if not reply or not isinstance(reply, dict):
         logger.error("job %s failed and has no reply address", job.id)
         return
     if isinstance(exc_value, UserError):
@@ -43,5 +43,5 @@ def report_failure(
         )
     outbox.post(
         connection,
-        OutboxMessage(kind="failed", reply=reply, job_id=payload.get("job_id") or job.id, text=text),
+        OutboxMessage(kind="failed", reply=ReplyTo.from_dict(reply), job_id=payload.get("job_id") or job.id, text=text),
     )

@@ -7,7 +7,7 @@ from typing import Any
 from rq import get_current_job
 
 from common import outbox
-from common.jobs import OutboxMessage, PredictionRequest
+from common.jobs import OutboxMessage, PictureRequest, PredictionRequest
 from common.queues import RENDER, JobQueue
 from workers import context
 from workers.inference import PREDICTORS
@@ -25,7 +25,6 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
     )
     if request.picture:
         # Rendering takes longer than predicting: it runs as its own job, off the text answer's path.
-        JobQueue(job.connection).enqueue(
-            RENDER, "workers.render.run", {"job_id": job.id, "reply": request.reply, "result": result}
-        )
+        picture = PictureRequest(job_id=job.id, reply=request.reply, result=result)
+        JobQueue(job.connection).enqueue(RENDER, "workers.render.run", picture.to_dict())
     return result

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from rq.job import Job
 
 from common import outbox
-from common.jobs import OutboxMessage, cancel_key
+from common.jobs import OutboxMessage, ReplyTo, cancel_key
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class Cancelled(Exception):  # a state, not an error: the user asked for it
 
 
 class Progress:
-    def __init__(self, job: Job, reply: dict[str, Any], *, min_interval_s: float = 1.0) -> None:
+    def __init__(self, job: Job, reply: ReplyTo, *, min_interval_s: float = 1.0) -> None:
         self.job = job
         self.reply = reply
         self.min_interval_s = min_interval_s
