@@ -21,6 +21,7 @@ import pytest
 from bot.commands import Commands
 from bot.replies import HELP_TEXT
 from bot.telegram_uploads import caption_request
+from common import artifacts
 from common.errors import VideoRejected
 from common.jobs import ReplyTo, TranscriptionRequest
 from common.outbox import OutboxReader
@@ -246,7 +247,7 @@ def test_the_ctranslate2_path_loads_neither_torch_nor_transformers(tiny_models, 
 
 
 @pytest.mark.slow
-def test_a_worker_without_torch_serves_transcribe(connection, process_env, media_server, tiny_models, without_torch):
+def test_a_worker_without_torch_serves_transcribe(connection, process_env, media_dir, tiny_models, without_torch):
     """`python -m workers --queues transcribe` where torch cannot be imported: the job is answered."""
     env = {
         **process_env,
@@ -257,7 +258,8 @@ def test_a_worker_without_torch_serves_transcribe(connection, process_env, media
     }
     reply = ReplyTo(outbox="console-no-torch", chat="me")
     request = TranscriptionRequest(
-        task="transcribe", reply=reply, source_id="url:no-torch", audio_url=f"{media_server}/swedish.wav"
+        task="transcribe", reply=reply, source_id="upload:no-torch",
+        artifact=artifacts.store(connection, (media_dir / "swedish.wav").read_bytes(), ttl_s=600),
     )
     JobQueue(connection).enqueue(TRANSCRIBE, "workers.speech.job.run", request.to_dict(), retries=0)
     done = subprocess.run(

@@ -22,7 +22,7 @@ from bot.commands import Commands
 from bot.console import ConsoleBot
 from bot.delivery import split_text
 from common import artifacts
-from common.jobs import ReplyTo, TranscriptionRequest
+from common.jobs import ReplyTo
 from common.outbox import OutboxReader
 from common.queues import TRANSCRIBE, JobQueue
 from common.registry import LocalModelRegistry
@@ -253,22 +253,17 @@ def test_cancel_of_a_queued_transcription_removes_it(connection):
 
 
 @pytest.mark.slow
-def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, media_server, tiny_models, tmp_path):
-    """Uploaded bytes (a Telegram voice note) and a platform file URL (a Discord attachment) are transcribed too."""
+def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, tiny_models, tmp_path):
+    """Uploaded bytes are transcribed too: a Telegram voice note and a Discord attachment both arrive so (the
+    adapters download the file, whose URL needs the bot's token, and pass its bytes)."""
     install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=10)
     commands = Commands(JobQueue(connection))
     reply = ReplyTo(outbox="console-upload", chat="me")
     data = (media_dir / "swedish.mp4").read_bytes()
     answer = commands.transcribe_upload("transcribe", reply, data, "voice note.mp4")
     assert answer.job_id and "in line" in answer.text
-    request = TranscriptionRequest(
-        task="translate",
-        reply=reply,
-        source_id="url:attachment-1",
-        audio_url=f"{media_server}/swedish.wav",
-        filename="clip.wav",
-    )
-    JobQueue(connection).enqueue(TRANSCRIBE, "workers.speech.job.run", request.to_dict(), retries=0)
+    attachment = commands.transcribe_upload("translate", reply, (media_dir / "swedish.wav").read_bytes(), "clip.wav")
+    assert attachment.job_id
     SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
     messages = [message for _, message in OutboxReader(connection, "console-upload").read(block_ms=10, count=500)]
     names = sorted(m.filename for m in messages if m.kind == "document")

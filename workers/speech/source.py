@@ -1,4 +1,4 @@
-"""The request's audio as samples: a link (yt-dlp), a file URL, or uploaded bytes; checked on the way."""
+"""The request's audio as samples: a link (yt-dlp) or uploaded bytes; checked on the way."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ def load_audio(
 ) -> np.ndarray:
     """16 kHz mono samples; ``directory`` (removed by the caller) holds the downloaded file meanwhile."""
     max_seconds = runtime.links.max_seconds
-    guard = AddressGuard(runtime.links)  # every request yt-dlp makes: public addresses only
     progress.update("fetching", 0.0)
     if request.url:
         # Checked again here: what a name resolves to can change between queueing and now.
@@ -45,15 +44,6 @@ def load_audio(
         # YouTube links are canonical watch URLs for its own extractor; others may redirect anywhere.
         url = link.url if link.youtube else follow_redirects(link.url, runtime.links)
         path = fetch_link(connection, link, url, runtime, directory, progress)
-    elif request.audio_url:
-        path = download_audio(
-            request.audio_url,
-            directory,
-            youtube=False,
-            cookies=None,
-            on_progress=lambda fraction: progress.update("downloading", fraction),
-            guard=guard,
-        )
     elif request.artifact:
         data = artifacts.load(connection, request.artifact)
         if data is None:
