@@ -4,8 +4,10 @@ Selected when HOPSWORKS_API_KEY is set (see common/backends.py); the `hopsworks`
 optional extra (`pip install '.[hopsworks]'`) imported only here. Not exercised offline: the tests
 run the local backends, and this module is kept small so that it is easy to check by reading.
 
-The registry's "current" version of a model is its highest version; it is looked up at most once
-a minute, and downloaded versions are cached under MODEL_DIR/.hopsworks/.
+The registry's "current" version of a model is its highest version not held back: Hopsworks keeps
+no pointer of ours, so a version registered with ``make_current=False`` (``training.whisper export
+--no-current``) says so in its description, which comes with the version list. It is looked up at
+most once a minute, and downloaded versions are cached under MODEL_DIR/.hopsworks/.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from common.registry import ModelVersion
 logger = logging.getLogger(__name__)
 
 CURRENT_CACHE_S = 60.0
+HELD_BACK = "[not current]"  # in the description of a version registered with make_current=False
 
 
 def login(api_key: str, host: str | None) -> Any:
@@ -66,9 +69,8 @@ class HopsworksModelRegistry:
     ) -> ModelVersion:
         with tempfile.TemporaryDirectory() as staging:
             write_files(Path(staging))
-            model = self._registry.python.create_model(
-                name=name, metrics=metrics, description=f"features: {', '.join(feature_schema)}"
-            )
+            description = f"features: {', '.join(feature_schema)}" + ("" if make_current else f" {HELD_BACK}")
+            model = self._registry.python.create_model(name=name, metrics=metrics, description=description)
             model.save(staging)
         self._current.pop(name, None)
         return ModelVersion(
@@ -85,7 +87,8 @@ class HopsworksModelRegistry:
         checked_at, version = self._current.get(name, (0.0, None))
         if time.monotonic() - checked_at > CURRENT_CACHE_S:
             models = self._registry.get_models(name) or []
-            version = max((int(m.version) for m in models), default=None)
+            serving = [int(m.version) for m in models if HELD_BACK not in (getattr(m, "description", "") or "")]
+            version = max(serving, default=None)
             self._current[name] = (time.monotonic(), version)
         return version
 
