@@ -4,8 +4,8 @@ A batch of pieces is padded to Whisper's 30 s window (the encoder takes no atten
 input is always the full window) and decoded with timestamps by one beam search; the timestamp
 tokens are split here rather than by the tokenizer, so any Whisper checkpoint (hub, fine-tuned,
 training export) works the same way. One teacher-forced pass over what was generated gives the
-scores the silence check needs. A looping piece is sampled once per fallback temperature (torch's
-seed set before each). Segments carry no word timestamps in this backend.
+scores the silence check needs. A looping piece is decoded again with a repetition penalty, then
+sampled once per fallback temperature (torch's seed set before each). Segments carry no word timestamps in this backend.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from workers.speech.backends import Segment
-from workers.speech.backends.decoding import Decoded, DecodeOptions, settle, token_budget, trim_segment_text
+from workers.speech.backends.decoding import (
+    BEAM_AGAIN,
+    Decoded,
+    DecodeOptions,
+    settle,
+    token_budget,
+    trim_segment_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +80,15 @@ class TransformersRecogniser:
             first = Decoded(tokens, self._text(tokens), average, no_speech)
 
             def resample(temperature: float, index: int = index) -> Decoded:
-                logger.info("decoding a looping piece again at temperature %.1f", temperature)
-                self.torch.manual_seed(self.options.seed)
-                again = self._generate(
-                    features[index : index + 1], language, task, budget, do_sample=True, temperature=temperature,
-                    num_beams=1,
-                )[0]  # fmt: skip
+                if temperature == BEAM_AGAIN:
+                    logger.info("decoding a looping piece again with a repetition penalty")
+                    penalty = self.options.repetition_penalty
+                    search = {"num_beams": self.options.beam_size, "repetition_penalty": penalty}
+                else:
+                    logger.info("decoding a looping piece again at temperature %.1f", temperature)
+                    self.torch.manual_seed(self.options.seed)
+                    search = {"do_sample": True, "temperature": temperature, "num_beams": 1}
+                again = self._generate(features[index : index + 1], language, task, budget, **search)[0]
                 return Decoded(again, self._text(again))
 
             decoded = settle(first, resample, self.options)
