@@ -6,6 +6,7 @@ Every input gets a short, clear answer; nothing is queued that should not be; no
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -105,7 +106,31 @@ STRANGE = [
     "/iris\t5.1\t3.5\t1.4",
     "/titanic pclass=1 sex=female age=29 embarked=C embarked=S",
     "/iris sepal_length=5.1 sepal_length=5.1",
+    "/irsi 5.1 3.5 1.4 0.2",
+    "/titanic sex=female age=29",
+    "/titanic",
 ]
+# Each kind of refusal the parser has: the corpus must reach every one.
+REFUSALS = {
+    "empty": "That message is empty",
+    "too long": r"That message is \d+ characters long",
+    "no slash": "Commands start with a slash",
+    "unknown command": "I don't know the command",
+    "not a number": "must be a number, not",
+    "not finite": "must be a finite number",
+    "too large": "is too large",
+    "not whole": "must be a whole number",
+    "out of range": "must be between .* is out of range",
+    "not a choice": "must be one of",
+    "not name=value": "is not of the form name=value",
+    "unknown name": "has no '",
+    "given twice": "is given twice",
+    "missing": "is missing",
+    "needs details": "needs the passenger's details",
+    "mixed": "by position or all by name, not mixed",
+    "count": "takes 4 measurements",
+    "job id": "takes one job id",
+}
 
 
 def corpus() -> list[str]:
@@ -128,7 +153,17 @@ CORPUS = corpus()
 
 
 def test_the_corpus_is_large():
+    """Large, without repeats, and reaching every kind of refusal (a parser that starts to accept one fails it)."""
     assert len(CORPUS) >= 200
+    assert len(set(CORPUS)) == len(CORPUS), "each entry once"
+    reached: dict[str, int] = dict.fromkeys(REFUSALS, 0)
+    for text in CORPUS:
+        try:
+            parse(text)
+        except BadCommand as exc:
+            for kind, pattern in REFUSALS.items():
+                reached[kind] += bool(re.search(pattern, str(exc)))
+    assert [kind for kind, count in reached.items() if count == 0] == []
 
 
 @pytest.mark.parametrize("text", CORPUS)
