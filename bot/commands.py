@@ -165,7 +165,7 @@ class Commands:
                                    fixed=self.subscriptions.is_fixed(chat)))
 
     def _job_control(self, command: JobControl, reply: ReplyTo) -> str:
-        job = find_job(self.queue, command.job_id, reply.chat)  # the full id or its first 6+ characters
+        job = find_job(self.queue, command.job_id, reply)  # the full id or its first 6+ characters
         if job is None:
             return f"I have no job {command.job_id} of yours (finished jobs are forgotten after a while)."
         status = job.get_status()

@@ -13,17 +13,21 @@ from typing import Any
 from rq.job import Job
 
 from common.errors import BadCommand
+from common.jobs import ReplyTo
 from common.queues import JobQueue
 
 MIN_PREFIX = 6  # 16 million ids: a chat's own jobs practically never share one
 JOB_KEY = re.compile(rb"rq:job:([0-9a-f]+)")
 
 
-def find_job(queue: JobQueue, job_id: str, chat: str) -> Job | None:
-    """The job of this chat whose id is ``job_id`` or starts with it; None when there is none.
+def find_job(queue: JobQueue, job_id: str, asker: ReplyTo) -> Job | None:
+    """The job of the asker's chat whose id is ``job_id`` or starts with it; None when there is none.
 
-    Raises BadCommand when the prefix fits several of the chat's jobs.
+    A chat is known by its platform's outbox and its id: chat ids of different platforms may be
+    equal, and every console session's chat is "console". Raises BadCommand when the prefix fits
+    several of the chat's jobs.
     """
+    chat = (asker.outbox, asker.chat)
     job = queue.fetch(job_id)
     if job is not None and _chat_of(job) == chat:
         return job
@@ -41,7 +45,8 @@ def find_job(queue: JobQueue, job_id: str, chat: str) -> Job | None:
     return matches[0] if matches else None
 
 
-def _chat_of(job: Job) -> Any:
+def _chat_of(job: Job) -> tuple[Any, Any] | None:
+    """(outbox, chat) of the job's reply address."""
     payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
     reply = payload.get("reply")
-    return reply.get("chat") if isinstance(reply, dict) else None
+    return (reply.get("outbox"), reply.get("chat")) if isinstance(reply, dict) else None
