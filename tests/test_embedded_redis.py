@@ -114,3 +114,28 @@ def test_a_console_bot_stopped_with_sigterm_stops_its_embedded_server(tmp_path: 
             assert not url_file.exists()
         finally:
             stop_process(console)
+
+
+def _redis_url_command(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "common.redis_url"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_command_prints_the_url_of_the_running_embedded_server(tmp_path: Path):
+    """`python -m common.redis_url` names the embedded server's random port, or REDIS_URL where it is set."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env["DATA_DIR"] = str(tmp_path)
+    nothing = _redis_url_command(env)
+    assert nothing.returncode == 1 and "no embedded redis-server runs under" in nothing.stderr
+    assert not (tmp_path / "redis" / "url").exists(), "it starts nothing"
+    server = EmbeddedRedis(tmp_path)
+    url = server.join()
+    try:
+        printed = _redis_url_command(env)
+        assert printed.returncode == 0, printed.stderr
+        assert printed.stdout.strip() == url
+    finally:
+        server.leave()
+    given = _redis_url_command({**env, "REDIS_URL": "redis://redis.internal:6380/2"})
+    assert given.stdout.strip() == "redis://redis.internal:6380/2"
