@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 
 from pydantic import SecretStr
 
 from bot.commands import Commands
 from bot.limits import LimitOptions, Limits
+from bot.queue_watch import QueueWatch
 from bot.redaction import redact_logs
-from common.connection import connect
+from common.connection import connect, redact, resolve_url
 from common.entrypoint import configure_logging, run
 from common.errors import SettingsError
 from common.queues import JobQueue
@@ -40,20 +42,25 @@ def main() -> int:
         token = _required(settings.telegram.TELEGRAM_TOKEN, "TELEGRAM_TOKEN", "create a bot with @BotFather")
     elif args.platform == "discord":
         token = _required(settings.discord.DISCORD_TOKEN, "DISCORD_TOKEN", "see the application's Bot page")
-    connection = connect(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
+    url = resolve_url(settings.redis.REDIS_URL, settings.storage.DATA_DIR)  # the embedded server's, if unset
+    connection = connect(url, settings.storage.DATA_DIR)
     queue = JobQueue(connection)
     # Chat users share the workers: each gets a rate limit. The console is its operator's own.
     limits = None if args.platform == "console" else Limits(connection, queue, LimitOptions(
         jobs_per_window=settings.limits.USER_JOBS_PER_MINUTE, max_queue_length=settings.limits.MAX_QUEUE_LENGTH
     ))
     fixed = from_settings(settings.monitor.telegram_chats, settings.monitor.discord_channels)
+    # The console's user is its operator: tell them how to start a missing worker.
+    watch = QueueWatch(connection, start_hint=args.platform == "console")
     commands = Commands(
-        queue, LinkPolicy.from_settings(settings.video), subscriptions=Subscriptions(connection, fixed), limits=limits
+        queue, LinkPolicy.from_settings(settings.video), subscriptions=Subscriptions(connection, fixed), limits=limits,
+        watch=watch,
     )
     if args.platform == "console":
         from bot.console import ConsoleBot
 
-        return ConsoleBot(commands, connection, settings.storage.DATA_DIR / "console").run()
+        return ConsoleBot(commands, connection, settings.storage.DATA_DIR / "console", redis_url=redact(url)).run()
+    watch.watch(args.platform, threading.Event())  # jobs of this platform that wait far too long
     redact_logs(token)
     state_dir = settings.storage.DATA_DIR / "bot"
     if args.platform == "telegram":

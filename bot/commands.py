@@ -16,11 +16,12 @@ from rq.job import JobStatus
 from bot.job_lookup import find_job
 from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
+from bot.queue_watch import QueueWatch
 from bot.replies import HELP_TEXT, acknowledgement, ordinal, subscribed, unsubscribed
 from common import artifacts
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
-from common.queues import PREDICT, RENDER, TRANSCRIBE, JobQueue
+from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
 from common.settings import YOUTUBE_HOSTS
 from common.subscriptions import MONITORED, Subscriber, Subscriptions
 from common.video_links import LinkPolicy, Resolver, resolve_addresses, validate_link
@@ -42,9 +43,10 @@ class Answer:
 class Commands:
     def __init__(
         self, queue: JobQueue, links: LinkPolicy | None = None, resolve: Resolver = resolve_addresses,
-        subscriptions: Subscriptions | None = None, limits: Limits | None = None,
+        subscriptions: Subscriptions | None = None, limits: Limits | None = None, watch: QueueWatch | None = None,
     ) -> None:
         self.queue = queue
+        self.watch = watch or QueueWatch(queue.connection)  # says when no worker serves a job's queue
         self.limits = limits  # None: no rate limit or queue cap (the console)
         self.subscriptions = subscriptions or Subscriptions(queue.connection)
         self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
@@ -72,7 +74,7 @@ class Commands:
         self._admit(reply, PREDICT)
         enqueued = self.queue.enqueue(PREDICT, "workers.predict.run", request.to_dict(), timeout=60)
         logger.info("queued %s job %s", command.model, enqueued.job_id)
-        return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+        return self._acknowledged(enqueued, PREDICT)
 
     def _speech(self, command: Speech, reply: ReplyTo) -> Answer:
         links = command.arguments  # lang= was taken out by the parser
@@ -123,7 +125,12 @@ class Commands:
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
         )
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
-        return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+        return self._acknowledged(enqueued, TRANSCRIBE)
+
+    def _acknowledged(self, enqueued: Enqueued, queue: str) -> Answer:
+        """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
+        note = self.watch.acknowledgement_note(queue) if enqueued.position > 0 else ""
+        return Answer(acknowledgement(enqueued.job_id, enqueued.position) + note, enqueued.job_id)
 
     def admit(self, reply: ReplyTo, queue: str) -> str | None:
         """Count a job the adapter is about to fetch an attachment for: the 'busy' reply, or None.
@@ -153,7 +160,7 @@ class Commands:
             request = DashboardRequest(model=models[0], reply=reply)
             self._admit(reply, RENDER)
             enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", request.to_dict(), timeout=120)
-            return Answer(acknowledgement(enqueued.job_id, enqueued.position), enqueued.job_id)
+            return self._acknowledged(enqueued, RENDER)
         if command.action == "subscribe":
             models = _models(command, default=MONITORED)
             self.subscriptions.subscribe(chat, models)

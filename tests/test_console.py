@@ -6,10 +6,12 @@ import io
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from bot.commands import Commands
 from bot.console import ConsoleBot
+from bot.queue_watch import QueueWatch
 from common.queues import JobQueue
 from tests.conftest import REPO
 from tests.helpers import wait_for
@@ -59,19 +61,39 @@ def test_bad_input_is_answered_and_nothing_is_queued(process_env, connection):
 
 
 def test_console_without_worker_gives_up_with_a_clear_message(connection, tmp_path):
-    """A queued job that nobody serves ends piped input with advice, not a hang."""
+    """A queued job that no worker serves ends piped input with what to do, not a hang; the job is dropped."""
     out = io.StringIO()
     bot = ConsoleBot(
-        Commands(JobQueue(connection)),
+        Commands(JobQueue(connection), watch=QueueWatch(connection, start_hint=True)),
         connection,
         tmp_path,
         stdin=io.StringIO("/iris 5.1 3.5 1.4 0.2\n"),
         stdout=out,
-        wait_s=0.5,
+        wait_s=120,
+        no_worker_grace_s=0.5,
     )
+    started = time.monotonic()
     assert bot.run() == 1
-    assert "1st in line" in out.getvalue()
-    assert "is a worker running (`python -m workers`)?" in out.getvalue()
+    assert time.monotonic() - started < 30
+    ack, gave_up = out.getvalue().splitlines()
+    assert ack.endswith(
+        "1st in line. Note: no worker serves predictions right now; your job waits in line and runs when one "
+        "starts (start one with `python -m workers`)."
+    )
+    assert "No worker serves predictions right now" in gave_up and "Cancelled it" in gave_up
+    assert JobQueue(connection).waiting("predict") == 0
+
+
+def test_piped_console_with_no_worker_ends_within_seconds(process_env, connection):
+    """`printf '/iris ...' | python -m bot console` with no worker: the ack says so, and it ends in seconds."""
+    started = time.monotonic()
+    done = run_console("/iris 5.1 3.5 1.4 0.2\n", process_env, timeout=60)
+    assert time.monotonic() - started < 45, "well under the 120 s wait for a served job"
+    assert done.returncode == 1, done.stderr
+    assert "no worker serves predictions right now; your job waits in line and runs when one starts" in done.stdout
+    assert "start one with `python -m workers`" in done.stdout
+    assert "Cancelled it" in done.stdout
+    assert JobQueue(connection).waiting("predict") == 0
 
 
 def test_console_delivers_through_an_in_process_worker(connection, burst_worker, tmp_path):

@@ -30,6 +30,7 @@ from common.entrypoint import configure_logging, run
 from common.errors import StartupError
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
+from common.starting_workers import StartingWorker
 from workers import context
 from workers.heartbeat import HeartbeatWorker, Liveness
 from workers.models import ModelCache
@@ -100,6 +101,9 @@ def work(
     settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool, liveness: Liveness | None = None
 ) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
+    # RQ registers the worker once it takes jobs; until then the bots learn that one is on its way.
+    starting = StartingWorker(connection, queues)
+    starting.start()
     import sklearn  # here, not at the top: the supervisor and --check need no ML library
 
     # The bots validated every feature (finite, in range): scikit-learn's own checks on each call
@@ -120,6 +124,7 @@ def work(
             raise StartupError("the transcribe queue needs faster-whisper and ctranslate2: pip install .")
         _install_speech(settings, registry)
     worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
+    starting.stop()
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
     # scheduler outlives a SIGKILLed worker.
     worker.work(burst=burst, logging_level="WARNING")
