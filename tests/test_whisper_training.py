@@ -302,3 +302,19 @@ def test_a_transcription_job_on_a_real_worker_is_served_by_the_export(
     out = console_session(connection, f"/transcribe {media_server}/swedish.mp4\n", tmp_path)
     assert f"Transcript (asr v{version}" in out, out
     assert_valid_srt(documents(connection)["srt"].decode())
+
+
+def test_evaluation_asks_for_the_test_shards_again_where_they_hold_no_audio(tmp_path: Path):
+    """Shards made before evaluation ran the workers' recognisers on audio: a clear way out, not a KeyError."""
+    from training.whisper.evaluate import ModelRef, evaluate
+    from training.whisper.features import Manifest, _write_shard
+    from training.whisper.options import EvaluateOptions
+
+    folder = tmp_path / "old-features"
+    (folder / "test").mkdir(parents=True)
+    Manifest("tiny", "sv", "transcribe", 80, {}).write(folder)
+    record = {"input_features": [np.zeros((80, 3000), np.float16)], "labels": [[1]], "text": ["hej"],
+              "translation": [""], "seconds": [1.0]}  # fmt: skip
+    _write_shard(record, folder / "test" / "shard-00000", 80)
+    with pytest.raises(DataError, match=r"hold no audio .* run `python -m training.whisper features` again"):
+        evaluate(ModelRef("tiny", str(tmp_path / "unused")), folder, EvaluateOptions())

@@ -80,7 +80,7 @@ def _run_evaluate(args: argparse.Namespace, settings: Settings, token: str | Non
     features = _local_features(settings, args, token)
     evaluations = []
     for reference in [args.model or str(_training_run(settings, args) / "final"), *(args.compare or [])]:
-        evaluation = evaluate(resolve(reference, registry), features, options_from(args, EvaluateOptions), token=token)
+        evaluation = evaluate(resolve(reference, registry), features, options_from(args, EvaluateOptions))
         evaluations.append(evaluation)
         if Path(evaluation.model.location).is_dir():
             print(f"{evaluation.model.label}: metrics written to {record(evaluation, registry, features)}")

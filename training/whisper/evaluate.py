@@ -1,5 +1,9 @@
 """Evaluation: WER of transcription and, where English references exist, BLEU of translation.
 
+The test utterances' audio goes through the speech workers' own recognisers (workers/speech/backends:
+the same decoding, silence check and loop fallback), so a fine-tuned checkpoint (transformers) and
+its CTranslate2 export score what the workers would answer.
+
 A model is named by a folder (a training run's ``final/`` or a checkpoint), a Hub id, or a registry
 version (``asr:3``, ``asr:current``). The metrics go to the model's metadata: ``evaluation.json``
 in a folder, ``metrics`` in a registry version's ``metadata.json`` (where ``export`` also copies
@@ -24,10 +28,12 @@ from tqdm import tqdm
 from common.errors import DataError
 from common.registry import METADATA, LocalModelRegistry
 from training.whisper import REGISTRY_NAME
-from training.whisper.features import Manifest, load_shards
+from training.whisper.features import AUDIO, Manifest, load_shards
 from training.whisper.metrics import bleu, word_error_rate
 from training.whisper.options import EvaluateOptions
-from training.whisper.recognisers import Recogniser, open_recogniser
+from workers.speech.backends import Recogniser, resolve_device
+from workers.speech.backends.decoding import DecodeOptions
+from workers.speech.models import ModelSource, load_recogniser
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +65,18 @@ def resolve(reference: str, registry: LocalModelRegistry) -> ModelRef:
     return ModelRef(reference, reference)
 
 
-def evaluate(
-    model: ModelRef, features: Path, options: EvaluateOptions, *, token: str | None = None
-) -> Evaluation:
+def evaluate(model: ModelRef, features: Path, options: EvaluateOptions) -> Evaluation:
+    """Hub ids are fetched by huggingface_hub, which reads HF_TOKEN itself."""
     manifest = Manifest.read(features)
     test = load_shards(features, "test")
+    if AUDIO not in test.column_names:
+        raise DataError(
+            f"the test shards in {features} hold no audio (made before evaluation ran on it): delete "
+            f"{features / 'test'} and run `python -m training.whisper features` again (train shards are kept)"
+        )
     if options.limit and len(test) > options.limit:
         test = test.select(range(options.limit))
-    recogniser = open_recogniser(model.location, options.device, token=token)
+    recogniser = open_recogniser(model.location, options)
     references = [str(text) for text in test["text"]]
     transcripts = _run(recogniser, test, manifest.language, "transcribe", options, model.label)
     metrics = {
@@ -107,14 +117,25 @@ def side_by_side(evaluations: list[Evaluation]) -> str:
     return "\n".join(lines)
 
 
+def open_recogniser(location: str, options: EvaluateOptions) -> Recogniser:
+    """The workers' recogniser for a folder or Hub id: a folder with model.bin is a CTranslate2 export."""
+    backend = "ctranslate2" if (Path(location) / "model.bin").is_file() else "transformers"
+    device = resolve_device(options.device, torch_too=backend == "transformers")
+    decoding = DecodeOptions(
+        beam_size=options.beam_size, batch_size=options.batch_size, max_new_tokens=options.max_length
+    )
+    return load_recogniser(ModelSource(location, location, backend), device, options=decoding)
+
+
 def _run(
     recogniser: Recogniser, test: Any, language: str, task: str, options: EvaluateOptions, label: str
 ) -> list[str]:
     texts: list[str] = []
     for start in tqdm(range(0, len(test), options.batch_size), desc=f"{task} {label}", unit="batch"):
         rows = test[start : start + options.batch_size]
-        features = np.asarray(rows["input_features"], dtype=np.float32)
-        texts.extend(recogniser.recognise(features, language, task, options.max_length))
+        pieces = [np.asarray(samples, dtype=np.float32) / 32767 for samples in rows[AUDIO]]
+        found = recogniser.recognise_batch(pieces, language=language, task=task)
+        texts.extend(" ".join(segment.text.strip() for segment in segments).strip() for segments in found)
     return texts
 
 

@@ -4,7 +4,9 @@ Layout under the features folder (``DATA_DIR/whisper/features/<name>``): ``featu
 processor, language and task the shards were made with) and ``<split>/shard-NNNNN/``, each a
 `datasets` folder written to a temporary name and renamed when complete. A rerun skips the shards
 that exist, so an interrupted run continues where it stopped. Features are stored as float16 (half
-the disk of float32; log-mel values lie in [-1, 2], where float16 keeps three decimals).
+the disk of float32; log-mel values lie in [-1, 2], where float16 keeps three decimals). The test
+shards also keep each utterance's audio (16 kHz int16, about a third of its features' size):
+evaluation runs the speech workers' own recognisers on it, so it scores what the workers serve.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "features.json"
 FRAMES = 3000  # Whisper's 30-second window at a 10 ms hop
+AUDIO = "audio"  # the test shards' column of 16 kHz int16 samples
 
 
 @dataclass
@@ -126,7 +129,7 @@ def _build_split(
                 report.shards_skipped += 1
                 report.kept += _rows_in(target)
             else:
-                records, too_long = _encode(rows, source, processor, options)
+                records, too_long = _encode(rows, source, processor, options, keep_audio=name == "test")
                 _write_shard(records, target, processor.feature_extractor.feature_size)
                 report.shards_written += 1
                 report.kept += len(records["labels"])
@@ -137,9 +140,11 @@ def _build_split(
 
 
 def _encode(
-    rows: Any, source: SpeechSource, processor: Any, options: FeatureOptions
+    rows: Any, source: SpeechSource, processor: Any, options: FeatureOptions, *, keep_audio: bool = False
 ) -> tuple[dict[str, list[Any]], int]:
     records: dict[str, list[Any]] = {"input_features": [], "labels": [], "text": [], "translation": [], "seconds": []}
+    if keep_audio:
+        records[AUDIO] = []
     too_long = 0
     for utterance in utterances(rows, source):
         seconds = len(utterance.audio) / SAMPLE_RATE
@@ -153,6 +158,8 @@ def _encode(
         records["text"].append(utterance.text)
         records["translation"].append(utterance.translation or "")
         records["seconds"].append(seconds)
+        if keep_audio:
+            records[AUDIO].append(np.round(np.clip(utterance.audio, -1.0, 1.0) * 32767).astype(np.int16))
     return records, too_long
 
 
@@ -165,6 +172,7 @@ def _write_shard(records: dict[str, list[Any]], target: Path, n_mels: int) -> No
         "text": datasets.Value("string"),
         "translation": datasets.Value("string"),
         "seconds": datasets.Value("float32"),
+        **({AUDIO: datasets.List(datasets.Value("int16"))} if AUDIO in records else {}),
     })
     temporary = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)

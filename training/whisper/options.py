@@ -50,8 +50,11 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class EvaluateOptions:
+    """Decoding as the speech workers do it (workers.speech.backends.decoding.DecodeOptions)."""
+
     batch_size: int = 16
-    max_length: int = 225  # generated tokens per utterance
+    beam_size: int = 5  # the workers' default (ASR_BEAM_SIZE)
+    max_length: int = 225  # generated tokens per utterance (at most; the workers' budget by length applies too)
     limit: int = 0  # evaluate on the first N test utterances only (0: all)
     device: str = "auto"  # auto, cpu or cuda
 
