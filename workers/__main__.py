@@ -11,7 +11,6 @@ back-off; one that stops for a configuration error (exit code 2) stops the super
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import signal
@@ -28,6 +27,7 @@ from common.backends import model_registry
 from common.connection import connect, resolve_url
 from common.entrypoint import configure_logging, run
 from common.errors import StartupError
+from common.installs import FASTER_WHISPER, installed, transcribe_problem
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
 from common.starting_workers import StartingWorker
@@ -44,7 +44,7 @@ CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectE
 
 def speech_installed() -> bool:
     """faster-whisper and CTranslate2 (the default install): enough to serve the transcribe queue."""
-    return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", "ctranslate2"))
+    return installed(*FASTER_WHISPER)
 
 
 def default_queues() -> tuple[str, ...]:
@@ -120,8 +120,10 @@ def work(
                 models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))
     if TRANSCRIBE in queues:
-        if not speech_installed():
-            raise StartupError("the transcribe queue needs faster-whisper and ctranslate2: pip install .")
+        # The default install has no torch: say so at start, not at the first job (--check says the same).
+        problem = transcribe_problem(settings.speech.ASR_BACKEND, settings.speech.MT_MODEL)
+        if problem:
+            raise StartupError(problem)
         _install_speech(settings, registry)
     worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
     starting.stop()
@@ -139,14 +141,9 @@ def _install_speech(settings: Settings, registry: Any) -> None:
     from workers.speech.backends.decoding import DecodeOptions
     from workers.speech.download_slots import YoutubePacing
     from workers.speech.js_runtime import log_at_start
-    from workers.speech.models import AsrModels, require_speech_extra
+    from workers.speech.models import AsrModels
 
     speech = settings.speech
-    # The default install has no torch: say so at start, not at the first job.
-    if speech.ASR_BACKEND == "transformers":
-        require_speech_extra("ASR_BACKEND=transformers")
-    if speech.MT_MODEL:
-        require_speech_extra("MT_MODEL (Marian translation)")
     device = resolve_device(speech.ASR_DEVICE, torch_too=speech.ASR_BACKEND == "transformers" or bool(speech.MT_MODEL))
     options = DecodeOptions(beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device))
     models = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, device, options=options)

@@ -17,6 +17,7 @@ from typing import Any
 
 from common.entrypoint import configure_logging, run
 from common.errors import SettingsError
+from common.installs import require_speech_extra
 from common.settings import Settings, load_settings
 from training.flags import add_options, options_from
 from training.whisper.options import EvaluateOptions, ExportOptions, FeatureOptions, TrainOptions
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "config", None):
         # Parsed again with the file's values as defaults: flags on the command line still win.
         args = _parser(_read_config(args.config, TrainOptions)).parse_args(argv)
+    # Every step needs torch, transformers or datasets: one line, not a ModuleNotFoundError traceback.
+    require_speech_extra(f"the {args.step} step")
     configure_logging()
     settings = load_settings()
     token = settings.training.HF_TOKEN.get_secret_value() if settings.training.HF_TOKEN else None

@@ -17,13 +17,13 @@ next job, without a restart. Results are cached under the version's ``tag``.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import DataError, StartupError
+from common.errors import DataError
+from common.installs import require_speech_extra
 from workers.speech.backends import Recogniser
 from workers.speech.backends.decoding import DecodeOptions
 
@@ -38,16 +38,6 @@ class ModelSource:
     tag: str  # identifies the weights in cache keys and replies: "asr v3" or the Hub id / path
     location: str  # a local directory or a Hub id
     backend: str
-
-
-def speech_extra_installed() -> bool:
-    """torch and transformers: the transformers backend and Marian need them; ctranslate2 does not."""
-    return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
-
-
-def require_speech_extra(what: str) -> None:
-    if not speech_extra_installed():
-        raise StartupError(f"{what} needs the speech extra: pip install '.[speech]'")
 
 
 def load_recogniser(
