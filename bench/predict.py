@@ -39,9 +39,9 @@ from common.jobs import PredictionResult, ReplyTo
 from common.outbox import OutboxReader
 from common.queues import JobQueue
 from common.registry import LocalModelRegistry
+from models import MODELS
+from models.cache import ModelCache
 from workers import pictures
-from workers.inference import PREDICTORS
-from workers.models import ModelCache
 
 COMMANDS = {
     "iris": "/iris 5.1 3.5 1.4 0.2",
@@ -75,7 +75,7 @@ def in_process(cache: ModelCache, model: str, requests: int) -> list[float]:
     for _ in range(requests):
         started = time.perf_counter()
         version, bundle = cache.get(model)
-        PREDICTORS[model](bundle, version, [features])
+        MODELS[model].predict(bundle, version, [features])
         latencies.append(time.perf_counter() - started)
     return latencies
 
@@ -83,7 +83,7 @@ def in_process(cache: ModelCache, model: str, requests: int) -> list[float]:
 def render_times(cache: ModelCache, model: str, count: int) -> list[float]:
     version, bundle = cache.get(model)
     features = parse(COMMANDS[model]).features  # type: ignore[union-attr]
-    result: PredictionResult = PREDICTORS[model](bundle, version, [features])[0]
+    result: PredictionResult = MODELS[model].predict(bundle, version, [features])[0]
     times = []
     for _ in range(count):
         started = time.perf_counter()

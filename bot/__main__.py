@@ -19,6 +19,7 @@ from common.queues import JobQueue
 from common.settings import load_settings
 from common.subscriptions import Subscriptions, from_settings
 from common.video_links import LinkPolicy
+from models import MODELS, load_extra
 
 
 def main() -> int:
@@ -37,6 +38,7 @@ def main() -> int:
     # The console shares the terminal with the user: only warnings go to stderr there.
     configure_logging(logging.WARNING if args.platform == "console" else logging.INFO)
     settings = load_settings()
+    load_extra(settings.models.extra_models)  # before the commands and their lists are built
     # A missing token stops the process before anything else starts.
     if args.platform == "telegram":
         token = _required(settings.telegram.TELEGRAM_TOKEN, "TELEGRAM_TOKEN", "create a bot with @BotFather")
@@ -50,10 +52,11 @@ def main() -> int:
         jobs_per_window=settings.limits.USER_JOBS_PER_MINUTE, max_queue_length=settings.limits.MAX_QUEUE_LENGTH
     ))
     fixed = from_settings(settings.monitor.telegram_chats, settings.monitor.discord_channels)
+    subscriptions = Subscriptions(connection, fixed, models=tuple(MODELS))
     # The console's user is its operator: tell them how to start a missing worker.
     watch = QueueWatch(connection, start_hint=args.platform == "console")
     commands = Commands(
-        queue, LinkPolicy.from_settings(settings.video), subscriptions=Subscriptions(connection, fixed), limits=limits,
+        queue, LinkPolicy.from_settings(settings.video), subscriptions=subscriptions, limits=limits,
         watch=watch,
     )
     if args.platform == "console":

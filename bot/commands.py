@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rq.command import send_stop_job_command
@@ -17,14 +18,15 @@ from bot.job_lookup import find_job
 from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
 from bot.queue_watch import QueueWatch
-from bot.replies import HELP_TEXT, acknowledgement, ordinal, subscribed, unsubscribed
+from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
 from common import artifacts
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
 from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
 from common.settings import YOUTUBE_HOSTS
-from common.subscriptions import MONITORED, Subscriber, Subscriptions
+from common.subscriptions import Subscriber, Subscriptions
 from common.video_links import LinkPolicy, Resolver, resolve_addresses, validate_link
+from models import MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class Commands:
         self.queue = queue
         self.watch = watch or QueueWatch(queue.connection)  # says when no worker serves a job's queue
         self.limits = limits  # None: no rate limit or queue cap (the console)
-        self.subscriptions = subscriptions or Subscriptions(queue.connection)
+        self.subscriptions = subscriptions or Subscriptions(queue.connection, models=tuple(MODELS))
         self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
         self.resolve = resolve
 
@@ -56,7 +58,7 @@ class Commands:
         try:
             command = parse(text)
             if isinstance(command, Help):
-                return Answer(HELP_TEXT)
+                return Answer(help_text())
             if isinstance(command, Predict):
                 return self._predict(command, reply)
             if isinstance(command, JobControl):
@@ -155,18 +157,18 @@ class Commands:
         if command.action == "monitor":
             models = _models(command, default=())
             if len(models) != 1:
-                raise BadCommand("/monitor takes one model: /monitor iris or /monitor titanic")
+                raise BadCommand(f"/monitor takes one model: {_or(f'/monitor {name}' for name in MODELS)}")
             # Drawn by a worker (the bot never imports matplotlib), posted to this chat.
             request = DashboardRequest(model=models[0], reply=reply)
             self._admit(reply, RENDER)
             enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", request.to_dict(), timeout=120)
             return self._acknowledged(enqueued, RENDER)
         if command.action == "subscribe":
-            models = _models(command, default=MONITORED)
+            models = _models(command, default=tuple(MODELS))
             self.subscriptions.subscribe(chat, models)
             logger.info("%s chat subscribed to %s", reply.outbox, ", ".join(models))
             return Answer(subscribed(models))
-        models = _models(command, default=MONITORED)
+        models = _models(command, default=tuple(MODELS))
         removed = self.subscriptions.unsubscribe(chat, models)
         return Answer(unsubscribed(models, removed, self.subscriptions.models_of(chat),
                                    fixed=self.subscriptions.is_fixed(chat)))
@@ -196,11 +198,17 @@ class Commands:
 
 
 def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:
-    """`iris`, `titanic`, `all` (or several names) -> the models; nothing -> ``default``."""
+    """Model names (`iris`, `titanic`, ...) or `all` -> the models; nothing -> ``default``."""
     names = [name.lower().strip(",") for name in command.arguments if name.strip(",")]
     if not names:
         return default
-    unknown = [name for name in names if name not in {*MONITORED, "all"}]
+    unknown = [name for name in names if name not in {*MODELS, "all"}]
     if unknown:
-        raise BadCommand(f"/{command.action} takes iris, titanic or all, not '{unknown[0][:20]}'.")
-    return MONITORED if "all" in names else tuple(dict.fromkeys(names))
+        raise BadCommand(f"/{command.action} takes {', '.join(MODELS)} or all, not '{unknown[0][:20]}'.")
+    return tuple(MODELS) if "all" in names else tuple(dict.fromkeys(names))
+
+
+def _or(choices: Iterable[str]) -> str:
+    """'a or b', 'a, b or c'."""
+    words = list(choices)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

@@ -17,7 +17,6 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -28,6 +27,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.discord_commands import register as register_commands
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -40,8 +40,6 @@ TOKEN_LIFETIME_S = 14 * 60  # an interaction token works for 15 minutes; keep a 
 # Attachments are read whole into memory and stored in Redis: 25 MB is the most Discord lets anyone
 # without Nitro upload; bigger files (Nitro allows up to 500 MB) are refused before reading.
 UPLOAD_LIMIT = 25 * 2**20
-Ask = Callable[[discord.Interaction, str], Awaitable[None]]
-Speak = Callable[[discord.Interaction, str, str | None, discord.Attachment | None, str | None], Awaitable[None]]
 
 
 class DiscordPlatform:
@@ -116,7 +114,7 @@ class _Client(discord.Client):
         self.bot = bot
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_tree_error)
-        _register(self.tree, bot.ask, bot.speech)
+        register_commands(self.tree, bot.ask, bot.speech, UPLOAD_LIMIT)
         self.delivery: Delivery | None = None
         self.deliveries: asyncio.Task[None] | None = None
 
@@ -251,86 +249,3 @@ class DiscordBot:
 
 async def _answered(answer: Answer) -> Answer:
     return answer
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _register(tree: app_commands.CommandTree, ask: Ask, speak: Speak) -> None:
-    """The slash commands: typed, described options that are turned back into the text command."""
-
-    @tree.command(name="iris", description="Which iris species? Four measurements in cm.")
-    @app_commands.describe(sepal_length="sepal length in cm, e.g. 5.1", sepal_width="sepal width in cm, e.g. 3.5",
-                           petal_length="petal length in cm, e.g. 1.4", petal_width="petal width in cm, e.g. 0.2")
-    async def iris(interaction: discord.Interaction, sepal_length: float, sepal_width: float,
-                   petal_length: float, petal_width: float) -> None:
-        values = (sepal_length, sepal_width, petal_length, petal_width)
-        await ask(interaction, "/iris " + " ".join(_number(v) for v in values))
-
-    @tree.command(name="titanic", description="Would this passenger have survived the Titanic?")
-    @app_commands.describe(pclass="ticket class", sex="female or male", age="age in years",
-                           sibsp="siblings and spouses aboard (default 0)", parch="parents and children aboard "
-                           "(default 0)", fare="ticket price in pounds", embarked="port: S (Southampton), "
-                           "C (Cherbourg) or Q (Queenstown)", title="default: from sex and age")
-    async def titanic(interaction: discord.Interaction, pclass: Literal[1, 2, 3], sex: Literal["female", "male"],
-                      age: float, sibsp: int | None = None, parch: int | None = None, fare: float | None = None,
-                      embarked: Literal["S", "C", "Q"] | None = None,
-                      title: Literal["Mr", "Mrs", "Miss", "Master", "Rare"] | None = None) -> None:
-        given = {"pclass": pclass, "sex": sex, "age": _number(age), "sibsp": sibsp, "parch": parch,
-                 "fare": None if fare is None else _number(fare), "embarked": embarked, "title": title}
-        await ask(interaction, "/titanic " + " ".join(f"{k}={v}" for k, v in given.items() if v is not None))
-
-    tree.add_command(_speech("translate", "Swedish speech in a video or file, as English text", speak))
-    tree.add_command(_speech("transcribe", "Swedish speech in a video or file, as Swedish text", speak))
-
-    @tree.command(name="subscribe", description="A daily monitoring picture in this channel")
-    @app_commands.describe(model="which model to follow")
-    async def subscribe(interaction: discord.Interaction, model: Literal["iris", "titanic", "all"]) -> None:
-        await ask(interaction, f"/subscribe {model}")
-
-    @tree.command(name="unsubscribe", description="Stop the daily monitoring pictures in this channel")
-    @app_commands.describe(model="which model to stop following (default: all)")
-    async def unsubscribe(interaction: discord.Interaction,
-                          model: Literal["iris", "titanic", "all"] | None = None) -> None:
-        await ask(interaction, f"/unsubscribe {model or ''}".strip())
-
-    @tree.command(name="monitor", description="The monitoring picture of a model, now")
-    @app_commands.describe(model="which model")
-    async def monitor(interaction: discord.Interaction, model: Literal["iris", "titanic"]) -> None:
-        await ask(interaction, f"/monitor {model}")
-
-    tree.add_command(_with_argument("status", "Where your job is", "job", "the job id I gave when I queued it", ask))
-    tree.add_command(_with_argument("cancel", "Stop your job", "job", "the job id I gave when I queued it", ask))
-
-    @tree.command(name="help", description="What I can do")
-    async def help_(interaction: discord.Interaction) -> None:
-        await ask(interaction, "/help")
-
-
-def _with_argument(name: str, description: str, argument: str, help_text: str, ask: Ask) -> app_commands.Command:
-    """A command with one text option (named ``argument`` in the form), sent as ``/name <text>``."""
-
-    async def callback(interaction: discord.Interaction, text: str) -> None:
-        await ask(interaction, f"/{name} {text}")
-
-    command: app_commands.Command[Any, ..., None] = app_commands.Command(
-        name=name, description=description, callback=callback
-    )
-    return app_commands.rename(text=argument)(app_commands.describe(text=help_text)(command))
-
-
-def _speech(task: str, description: str, speak: Speak) -> app_commands.Command:
-    """/transcribe or /translate: a link or a file (exactly one), and the spoken language."""
-
-    async def callback(interaction: discord.Interaction, link: str | None = None,
-                       file: discord.Attachment | None = None, lang: str | None = None) -> None:
-        await speak(interaction, task, link, file, lang)
-
-    command: app_commands.Command[Any, ..., None] = app_commands.Command(
-        name=task, description=description, callback=callback
-    )
-    return app_commands.describe(
-        link="a YouTube link", file=f"or an audio or video file (up to {UPLOAD_LIMIT // 2**20} MB)",
-        lang="the spoken language's code, e.g. sv (the default), en, fi",
-    )(command)

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from common.jobs import OutboxMessage
-from common.schemas import IRIS, TITANIC, passenger_in_words
+from common.jobs import OutboxMessage, PredictionResult
+from models import MODELS
 
-HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
 
-{IRIS.example}
-    Which iris species? Sepal length, sepal width, petal length, petal width in cm.
-{TITANIC.example}
-    Would this passenger have survived the Titanic? Needed: pclass (1-3), sex, age.
-    Optional: sibsp, parch (relatives aboard, default 0), fare (£), embarked (S, C or Q), title.
+def help_text() -> str:
+    """/help: every model's example and description (MODELS), then the other commands."""
+    models = "\n".join(
+        f"{model.schema.example}\n" + "\n".join(f"    {line}" for line in model.help.splitlines())
+        for model in MODELS.values()
+    )
+    names = "|".join(MODELS)
+    return f"""I run machine-learning jobs for you. Commands:
+
+{models}
 /transcribe <youtube-link> [lang=xx]
     Swedish speech in a video, as Swedish text (with .txt and .srt files).
 /translate <youtube-link> [lang=xx]
@@ -24,7 +28,7 @@ HELP_TEXT = f"""I run machine-learning jobs for you. Commands:
     /transcribe or /translate as caption).
 /status <job-id>   /cancel <job-id>
     Where your job is; stop it.
-/subscribe <iris|titanic|all>   /unsubscribe   /monitor <iris|titanic>
+/subscribe <{names}|all>   /unsubscribe   /monitor <{names}>
     A daily picture of how the models do; the current one now.
 /help
     This text."""
@@ -45,17 +49,11 @@ def acknowledgement(job_id: str, position: int) -> str:
 
 
 def prediction_text(result: dict[str, Any]) -> str:
-    if result["model"] == "iris":
-        others = ", ".join(
-            f"{label} {p:.0%}" for label, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
-            if label != result["label"]
-        )
-        return f"Iris: {result['label']} ({result['probability']:.0%} sure; {others}). Model v{result['version']}."
-    verdict = "would have survived" if result["label"] == "survived" else "would not have survived"
-    return (
-        f"Titanic: {_passenger(result['features'])} {verdict} "
-        f"({result['probability']:.0%} sure). Model v{result['version']}."
-    )
+    prediction = PredictionResult.from_dict(result)
+    if prediction.model not in MODELS:  # a worker's model this bot was not started with (EXTRA_MODELS)
+        label, version = prediction.label, prediction.version
+        return f"{prediction.model}: {label} ({prediction.probability:.0%} sure). Model v{version}."
+    return MODELS[prediction.model].reply_text(prediction)
 
 
 def message_text(message: OutboxMessage) -> str:
@@ -102,10 +100,3 @@ def too_many_jobs(limit: int, window_s: float, retry_after: int) -> str:
 
 def queue_full(retry_after: int) -> str:
     return f"Sorry, my queue is full right now: busy, try again in {retry_after} s."
-
-
-def _passenger(features: dict[str, Any]) -> str:
-    pclass, person = passenger_in_words(features)
-    age = features.get("age")
-    years = f" of {float(age):g}" if age is not None else ""
-    return f"a {pclass}-class {person}{years}"

@@ -36,6 +36,7 @@ from bot.telegram_uploads import MEDIA, SPEECH_CAPTION, media_answer
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
+from models import MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +54,22 @@ RELEASE_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-COMMANDS = [
-    BotCommand("iris", "Iris species from 4 measurements in cm, e.g. /iris 5.1 3.5 1.4 0.2"),
-    BotCommand("titanic", "Would a passenger survive? /titanic pclass=1 sex=female age=29"),
-    BotCommand("translate", "Swedish speech in a video or file, as English text: /translate <link>"),
-    BotCommand("transcribe", "Swedish speech in a video or file, as Swedish text: /transcribe <link>"),
-    BotCommand("subscribe", "Daily monitoring picture here: /subscribe iris|titanic|all"),
-    BotCommand("unsubscribe", "Stop the daily monitoring pictures"),
-    BotCommand("monitor", "The monitoring picture now: /monitor iris|titanic"),
-    BotCommand("status", "Where your job is: /status <job>"),
-    BotCommand("cancel", "Stop your job: /cancel <job>"),
-    BotCommand("help", "What I can do"),
-]
+
+
+def command_list() -> list[BotCommand]:
+    """The menu Telegram shows: one command per model in MODELS, then the others."""
+    names = "|".join(MODELS)
+    return [
+        *(BotCommand(model.name, model.summary) for model in MODELS.values()),
+        BotCommand("translate", "Swedish speech in a video or file, as English text: /translate <link>"),
+        BotCommand("transcribe", "Swedish speech in a video or file, as Swedish text: /transcribe <link>"),
+        BotCommand("subscribe", f"Daily monitoring picture here: /subscribe {names}|all"),
+        BotCommand("unsubscribe", "Stop the daily monitoring pictures"),
+        BotCommand("monitor", f"The monitoring picture now: /monitor {names}"),
+        BotCommand("status", "Where your job is: /status <job>"),
+        BotCommand("cancel", "Stop your job: /cancel <job>"),
+        BotCommand("help", "What I can do"),
+    ]
 
 
 class TelegramPlatform:
@@ -170,7 +175,7 @@ class TelegramBot:
         except NetworkError as exc:
             raise StartupError(f"cannot reach the Telegram API (TELEGRAM_API_URL): {exc.message}") from None
         try:
-            await self.application.bot.set_my_commands(COMMANDS)
+            await self.application.bot.set_my_commands(command_list())
             await self.application.start()
             reader = OutboxReader(self.connection, OUTBOX, consumer=consumer)
             delivery = Delivery(TelegramPlatform(self.application), self.connection, reader)

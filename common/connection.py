@@ -1,9 +1,11 @@
-"""The Redis connection every process uses: REDIS_URL, or the embedded server."""
+"""The Redis connection every process uses: REDIS_URL, the master the sentinels name, or the embedded server."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
@@ -12,10 +14,15 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 from common.embedded_redis import EmbeddedRedis, leave_at_exit
 from common.errors import StartupError
+from common.sentinel import master_client
+from common.settings import SENTINEL_SCHEME
 
 logger = logging.getLogger(__name__)
 
 RESTART_RETRIES = 8  # about 6 s of waiting in all
+# About 30 s: a sentinel takes a master for down after down-after-milliseconds (30 s by default),
+# then the sentinels elect one of them to promote a replica.
+FAILOVER_RETRIES = 22
 
 
 def redact(url: str) -> str:
@@ -39,16 +46,30 @@ def resolve_url(redis_url: str | None, data_dir: Path) -> str:
 def connect(redis_url: str | None, data_dir: Path, *, wait_s: float = 30.0) -> redis.Redis:
     """Connect (with bounded back-off) to ``redis_url``, or join the embedded server under ``data_dir``."""
     redis_url = resolve_url(redis_url, data_dir)
-    client = redis.Redis.from_url(
+    retries = FAILOVER_RETRIES if is_sentinel_url(redis_url) else RESTART_RETRIES
+    client = client_for(
         redis_url,
         health_check_interval=30,
         socket_keepalive=True,
-        # Commands wait out a Redis restart of a few seconds instead of failing at once.
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), RESTART_RETRIES),
+        # Commands wait out a Redis restart of a few seconds (a failover: until a replica is promoted)
+        # instead of failing at once. Each retry of a sentinel client asks the sentinels for the master.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries),
         retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
     )
     _ping_with_backoff(client, redis_url, wait_s)
     return client
+
+
+def is_sentinel_url(url: str) -> bool:
+    return urlsplit(url).scheme == SENTINEL_SCHEME
+
+
+def client_for(url: str, **options: Any) -> redis.Redis:
+    """A client of ``url``: redis://, rediss://, unix://, or the master that the sentinels of a
+    redis+sentinel:// URL name now (found again after each lost connection: it follows a failover)."""
+    if is_sentinel_url(url):
+        return master_client(url, **options)
+    return redis.Redis.from_url(url, **options)
 
 
 def _ping_with_backoff(client: redis.Redis, url: str, wait_s: float) -> None:

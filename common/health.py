@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
 
-from common.connection import redact
+from common.connection import client_for, is_sentinel_url, redact
 from common.embedded_redis import EmbeddedRedis
 from common.errors import SettingsError
 from common.settings import Settings, load_settings
@@ -58,12 +58,14 @@ def check_redis(redis_url: str | None, data_dir: Path, queues: tuple[str, ...] =
         if redis_url is None:
             where = data_dir / "redis"
             return Check("redis", False, f"REDIS_URL is unset and no embedded redis-server runs under {where}")
-    client = redis.Redis.from_url(
+    client = client_for(
         redis_url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0)
     )
     try:
         version = client.info("server").get("redis_version", "?")
         counts = [_queue_counts(client, name) for name in queues]
+        # Which server the sentinels name as master now (the one that answered).
+        master = client.connection_pool.get_master_address() if is_sentinel_url(redis_url) else None
     except redis.exceptions.AuthenticationError:
         return Check("redis", False, f"Redis at {redact(redis_url)} refused our credentials (check REDIS_URL)")
     except redis.exceptions.RedisError as exc:
@@ -71,6 +73,8 @@ def check_redis(redis_url: str | None, data_dir: Path, queues: tuple[str, ...] =
     finally:
         client.close()
     detail = f"Redis {version} at {redact(redis_url)} answers"
+    if master is not None:
+        detail += f", master {master[0]}:{master[1]}"
     return Check("redis", True, f"{detail} ({'; '.join(counts)})" if counts else detail)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.errors import SettingsError
@@ -35,22 +35,94 @@ class _Area(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
 
 
+SENTINEL_SCHEME = "redis+sentinel"
+
+
 class RedisSettings(_Area):
-    """REDIS_URL unset means: start (or join) the embedded redis-server under DATA_DIR."""
+    """REDIS_URL unset means: start (or join) the embedded redis-server under DATA_DIR.
+
+    With REDIS_SENTINELS, REDIS_URL becomes the sentinel form of :func:`sentinel_url`
+    (``redis+sentinel://...``), so that every process passes one URL on as it does a plain one (the
+    worker supervisor hands it to its children, who compose the same one from the same variables).
+    """
 
     REDIS_URL: str | None = None
+    REDIS_SENTINELS: str = ""  # host:port,host:port,... of the sentinels that watch the master
+    REDIS_SENTINEL_MASTER: str = "mymaster"
+    # The sentinels' password, and the master's and replicas' (one password for all, as with
+    # requirepass/masterauth set alike and the sentinels' own requirepass).
+    REDIS_SENTINEL_PASSWORD: SecretStr | None = None
 
     @field_validator("REDIS_URL")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix", SENTINEL_SCHEME}:
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("REDIS_SENTINELS")
+    @classmethod
+    def _sentinel_addresses(cls, value: str) -> str:
+        for item in _items(value):
+            host, _, port = item.rpartition(":")
+            if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"has '{item[:60]}', which is not host:port (e.g. 10.0.0.5:26379)")
+        return value
+
+    @field_validator("REDIS_SENTINEL_MASTER")
+    @classmethod
+    def _master_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", value):
+            raise ValueError("must be the master's name in the sentinels' configuration (letters, digits, . _ -)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> RedisSettings:
+        if not self.REDIS_SENTINELS:
+            if self.REDIS_URL is not None and urlsplit(self.REDIS_URL).scheme == SENTINEL_SCHEME:
+                raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+            return self
+        password = self.REDIS_SENTINEL_PASSWORD.get_secret_value() if self.REDIS_SENTINEL_PASSWORD else None
+        url = sentinel_url(self.sentinels, self.REDIS_SENTINEL_MASTER, password)
+        if self.REDIS_URL not in (None, url):
+            raise ValueError("REDIS_URL and REDIS_SENTINELS are both set: set one of them")
+        self.REDIS_URL = url
+        return self
+
+    @property
+    def sentinels(self) -> tuple[tuple[str, int], ...]:
+        pairs = (item.rpartition(":") for item in _items(self.REDIS_SENTINELS))
+        return tuple((host.strip("[]"), int(port)) for host, _, port in pairs)
+
+
+def sentinel_url(sentinels: tuple[tuple[str, int], ...], master: str, password: str | None) -> str:
+    """``redis+sentinel://[:password@]host:port,host:port/master``: the sentinels, as one URL."""
+    hosts = ",".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in sentinels)
+    secret = f":{quote(password, safe='')}@" if password else ""
+    return f"{SENTINEL_SCHEME}://{secret}{hosts}/{master}"
 
 
 class StorageSettings(_Area):
     DATA_DIR: Path = Path("data")
     MODEL_DIR: Path = Path("models")
+
+
+class ModelSettings(_Area):
+    """More tabular models beside Iris and Titanic: modules that each export MODEL (see models/)."""
+
+    EXTRA_MODELS: str = ""
+
+    @field_validator("EXTRA_MODELS")
+    @classmethod
+    def _module_paths(cls, value: str) -> str:
+        for item in _items(value):
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", item):
+                raise ValueError(f"has '{item[:60]}', which is not a module path (e.g. mypackage.penguins)")
+        return value
+
+    @property
+    def extra_models(self) -> tuple[str, ...]:
+        return _items(self.EXTRA_MODELS)
 
 
 class DataSettings(_Area):
@@ -247,6 +319,7 @@ class Settings:
     def __init__(self) -> None:
         self.redis = _build(RedisSettings)
         self.storage = _build(StorageSettings)
+        self.models = _build(ModelSettings)
         self.data = _build(DataSettings)
         self.telegram = _build(TelegramSettings)
         self.discord = _build(DiscordSettings)
@@ -268,7 +341,8 @@ def _build(area: type[_AreaT]) -> _AreaT:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else area.__name__
         reason = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name} {reason}") from None
+        # A check across variables (a model validator) names them in its message.
+        raise SettingsError(f"{name} {reason}" if first["loc"] else reason) from None
 
 
 def _items(value: str) -> tuple[str, ...]:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
 
 from common.jobs import ReplyTo
-from common.schemas import SCHEMAS
 
 logger = logging.getLogger(__name__)
 
-MONITORED = tuple(SCHEMAS)  # ("iris", "titanic")
 KEY_PREFIX = "monitor:subscribers:"
 
 
@@ -50,14 +48,16 @@ def from_settings(telegram_chats: Iterable[str], discord_channels: Iterable[str]
 
 
 class Subscriptions:
-    def __init__(self, connection: redis.Redis, fixed: Iterable[Subscriber] = ()) -> None:
+    def __init__(self, connection: redis.Redis, fixed: Iterable[Subscriber] = (), *, models: Sequence[str]) -> None:
+        """``models``: the names that can be subscribed to (``tuple(models.MODELS)``), in their order."""
         self.connection = connection
         self.fixed = tuple(dict.fromkeys(fixed))
+        self.models = tuple(models)
 
     def subscribe(self, subscriber: Subscriber, models: Iterable[str]) -> None:
         pipe = self.connection.pipeline()
         for model in models:
-            pipe.sadd(_key(model), subscriber.encode())
+            pipe.sadd(self._key(model), subscriber.encode())
         pipe.execute()
 
     def unsubscribe(self, subscriber: Subscriber, models: Iterable[str]) -> list[str]:
@@ -65,27 +65,26 @@ class Subscriptions:
         models = list(models)
         pipe = self.connection.pipeline()
         for model in models:
-            pipe.srem(_key(model), subscriber.encode())
+            pipe.srem(self._key(model), subscriber.encode())
         removed = pipe.execute()
         return [model for model, count in zip(models, removed, strict=True) if count]
 
     def models_of(self, subscriber: Subscriber) -> list[str]:
         """The models this chat subscribed to in chat (not counting the settings)."""
         pipe = self.connection.pipeline()
-        for model in MONITORED:
-            pipe.sismember(_key(model), subscriber.encode())
-        return [model for model, member in zip(MONITORED, pipe.execute(), strict=True) if member]
+        for model in self.models:
+            pipe.sismember(self._key(model), subscriber.encode())
+        return [model for model, member in zip(self.models, pipe.execute(), strict=True) if member]
 
     def is_fixed(self, subscriber: Subscriber) -> bool:
         return subscriber in self.fixed
 
     def subscribers(self, model: str) -> list[Subscriber]:
         """Every chat that gets ``model``'s post, each once, in a stable order."""
-        stored = {Subscriber.decode(raw) for raw in self.connection.smembers(_key(model))}
+        stored = {Subscriber.decode(raw) for raw in self.connection.smembers(self._key(model))}
         return sorted(stored | set(self.fixed))
 
-
-def _key(model: str) -> str:
-    if model not in MONITORED:
-        raise ValueError(f"no monitoring for model {model!r}")
-    return KEY_PREFIX + model
+    def _key(self, model: str) -> str:
+        if model not in self.models:
+            raise ValueError(f"no monitoring for model {model!r}")
+        return KEY_PREFIX + model

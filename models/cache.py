@@ -1,4 +1,4 @@
-"""Models loaded once per worker process, swapped when the registry's current version changes."""
+"""Models loaded once per process (a worker, the scheduler), swapped when the registry's current version changes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import joblib
 
 from common.errors import DataError
 from common.registry import LocalModelRegistry
+from models.registry import MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ class ModelCache:
     def get(self, name: str) -> tuple[int, Any]:
         version = self.registry.current_version_number(name)
         if version is None:
-            raise DataError(f"no {name} model is registered yet: run `python -m training.{name}`")
+            how = MODELS[name].training if name in MODELS else f"python -m training.{name}"
+            raise DataError(f"no {name} model is registered yet: run `{how}`")
         loaded = self._loaded.get(name)
         if loaded and loaded[0] == version:
             return loaded

@@ -1,4 +1,4 @@
-"""python -m scheduler [--run-now]: the daily monitoring of the Iris and Titanic models.
+"""python -m scheduler [--run-now]: the daily monitoring of every model in MODELS (Iris, Titanic, ...).
 
 Without arguments: run the latest due round now if it was missed (once, however many were
 missed while down), then one round per MONITOR_CRON in MONITOR_TZ until stopped.
@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from common.connection import connect
 from common.entrypoint import configure_logging, run
 from common.settings import load_settings
-from common.subscriptions import MONITORED
+from models import MODELS, load_extra
 from scheduler import schedule
 from scheduler.rounds import Monitor
 from scheduler.wiring import build_monitor
@@ -32,6 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     configure_logging()
     settings = load_settings()
+    load_extra(settings.models.extra_models)
     connection = connect(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
     monitor = build_monitor(settings, connection)
     cron = schedule.trigger(settings.monitor.MONITOR_CRON, settings.monitor.MONITOR_TZ)
@@ -45,7 +46,7 @@ def run_due(monitor: Monitor, cron: CronTrigger) -> bool:
     now = schedule.now_in(cron.timezone)
     fire_time = schedule.latest_fire_time(cron, now) or now.replace(second=0, microsecond=0)
     ok = True
-    for model in MONITORED:
+    for model in MODELS:
         try:
             outcome = monitor.run_round(model, fire_time)
         except Exception:  # one model's failure must not cost the other its round
@@ -77,7 +78,7 @@ def serve(monitor: Monitor, cron: CronTrigger) -> int:
         run_due, cron, args=(monitor, cron), id="monitor", coalesce=True, max_instances=1, misfire_grace_time=None
     )
     upcoming = cron.get_next_fire_time(None, schedule.now_in(cron.timezone))
-    logger.info("monitoring %s; next round %s", ", ".join(MONITORED), upcoming)
+    logger.info("monitoring %s; next round %s", ", ".join(MODELS), upcoming)
     scheduler.start()
     return 0
 

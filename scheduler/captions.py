@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from scheduler.dashboard import TITLES
+from scheduler.dashboard import title
 from scheduler.metrics import Summary
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ SHOWN = 3  # the round's samples named one by one; more are counted
 
 def caption(summary: Summary, new: Sequence[dict[str, Any]] = ()) -> str:
     """``new``: this round's records (empty for an on-demand dashboard)."""
-    name = TITLES.get(summary.model, summary.model)
+    name = title(summary.model)
     version = f"model v{summary.version}" if summary.version is not None else "no model registered"
     lines = [f"{name} monitoring, {summary.now:%a %d %b %Y} ({version})."]
     if new:

@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
-from common.schemas import passenger_in_words
+from models import MODELS
 from scheduler.metrics import Summary
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ WIDTH_IN, HEIGHT_IN, DPI = 12.0, 7.5, 100
 SIZE = (int(WIDTH_IN * DPI), int(HEIGHT_IN * DPI))  # pixels: (width, height)
 GOOD, BAD, NEUTRAL, INK, MUTED = "#2e7d32", "#c62828", "#1565c0", "#263238", "#78909c"
 VERSION = "#8e24aa"
-TITLES = {"iris": "Iris", "titanic": "Titanic"}
 
 
 def render(summary: Summary) -> bytes:
@@ -52,8 +51,8 @@ def render(summary: Summary) -> bytes:
 def _header(axes: Axes, summary: Summary) -> None:
     axes.axis("off")
     now = summary.now
-    title = f"{TITLES.get(summary.model, summary.model)} monitoring · {now:%a %d %b %Y}"
-    axes.text(0, 1.0, title, fontsize=20, fontweight="bold", color=INK, va="top", transform=axes.transAxes)
+    heading = f"{title(summary.model)} monitoring · {now:%a %d %b %Y}"
+    axes.text(0, 1.0, heading, fontsize=20, fontweight="bold", color=INK, va="top", transform=axes.transAxes)
     version = f"model v{summary.version}" if summary.version is not None else "no model registered"
     stats = [version]
     if summary.window_accuracy is not None:
@@ -168,15 +167,11 @@ def _latest(axes: Axes, summary: Summary) -> None:
     axes.set_ylim(0, 1)
 
 
+def title(model: str) -> str:
+    """The model's name as people read it ("Iris"); a model this process does not know keeps its name."""
+    return MODELS[model].title if model in MODELS else model
+
+
 def describe(model: str, features: dict[str, Any]) -> str:
     """A sample in a few words, for the table."""
-    if model == "iris":
-        return (f"sepal {features['sepal_length']:.1f}×{features['sepal_width']:.1f} cm, "
-                f"petal {features['petal_length']:.1f}×{features['petal_width']:.1f} cm")
-    pclass, person = passenger_in_words(features)
-    age = features.get("age")
-    years = f", {float(age):g}" if age is not None else ""
-    relatives = int(features.get("sibsp") or 0) + int(features.get("parch") or 0)
-    family = f", {relatives} relative{'s' if relatives != 1 else ''}" if relatives else ", alone"
-    fare = f", £{float(features['fare']):.0f}" if features.get("fare") is not None else ""
-    return f"{pclass}-class {person}{years}{family}{fare}, from {features.get('embarked', 'S')}"
+    return MODELS[model].describe(features) if model in MODELS else ", ".join(f"{k} {v}" for k, v in features.items())

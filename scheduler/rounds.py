@@ -26,15 +26,14 @@ from common import artifacts, outbox
 from common.errors import DataError
 from common.feature_store import LocalFeatureStore
 from common.jobs import OutboxMessage, ReplyTo
-from common.schemas import SCHEMAS
 from common.subscriptions import Subscriber, Subscriptions
+from models import MODELS
+from models.cache import ModelCache
 from scheduler import captions, dashboard
 from scheduler.metrics import Summary, summarise
 from scheduler.reference import ReferenceTables
 from scheduler.schedule import round_id as name_round
 from scheduler.synthesis import round_rng, synthesise
-from workers.inference import PREDICTORS
-from workers.models import ModelCache
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ class Monitor:
         rng = round_rng(model, round_id, self.options.seed)
         samples = synthesise(model, self.reference.table(model), self.options.samples, rng)
         version, bundle = self.models.get(model)
-        results = PREDICTORS[model](bundle, version, [sample.features for sample in samples])
+        results = MODELS[model].predict(bundle, version, [sample.features for sample in samples])
         now = datetime.now(UTC).isoformat(timespec="seconds")
         records = [
             {
@@ -145,7 +144,7 @@ class Monitor:
             if cv is not None:
                 cv_by_version[number] = float(cv)
         return summarise(
-            model, SCHEMAS[model].labels, history, now=now, version=version,
+            model, MODELS[model].schema.labels, history, now=now, version=version,
             cv_accuracy=cv_by_version.get(version) if version is not None else None,
             threshold=self.options.drift_threshold, cv_by_version=cv_by_version,
         )

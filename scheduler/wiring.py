@@ -9,9 +9,9 @@ import redis
 from common.backends import feature_store, model_registry
 from common.settings import TITANIC_SHA256, Settings
 from common.subscriptions import Subscriptions, from_settings
+from models.cache import ModelCache
 from scheduler.reference import ReferenceTables
 from scheduler.rounds import Monitor, RoundOptions
-from workers.models import ModelCache
 
 logger = logging.getLogger(__name__)
 

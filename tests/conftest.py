@@ -22,9 +22,9 @@ from common.feature_store import LocalFeatureStore
 from common.queues import ALL_QUEUES
 from common.registry import LocalModelRegistry
 from common.settings import TITANIC_SHA256
+from models.cache import ModelCache
 from tests.helpers import stop_process
 from workers import context
-from workers.models import ModelCache
 
 # The emulators and bot processes, as fixtures every test module can take.
 pytest_plugins = ["tests.chat_fixtures"]

@@ -29,15 +29,16 @@ from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader, stream_name
 from common.queues import RENDER, JobQueue
 from common.registry import LocalModelRegistry
-from common.settings import TITANIC_SHA256
+from common.settings import DataSettings
 from common.subscriptions import Subscriber, Subscriptions
+from models import MODELS, DataSources
+from models.cache import ModelCache
 from scheduler import captions, dashboard, schedule
 from scheduler.metrics import summarise
 from scheduler.reference import ReferenceTables
 from scheduler.rounds import Monitor, RoundOptions
 from tests.conftest import REPO
 from training.iris import pipeline as iris_pipeline
-from workers.models import ModelCache
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DAY1 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -46,14 +47,21 @@ TELEGRAM = Subscriber("telegram", "-100777")
 DISCORD = Subscriber("discord", "123456789012345678")
 
 
+NAMES = tuple(MODELS)
+
+
+def sources(data_dir: Path, titanic_csv: Path) -> DataSources:
+    return DataSources(data_dir, DataSettings(TITANIC_URL=str(titanic_csv)))
+
+
 def make_monitor(
     connection: redis.Redis, data_dir: Path, model_dir: Path, titanic_csv: Path,
     fixed: tuple[Subscriber, ...] = (), samples: int = 1,
 ) -> Monitor:
     store = LocalFeatureStore(data_dir / "features")
     return Monitor(
-        connection, store, ModelCache(LocalModelRegistry(model_dir)), Subscriptions(connection, fixed),
-        ReferenceTables(store, data_dir, str(titanic_csv), TITANIC_SHA256), RoundOptions(samples=samples),
+        connection, store, ModelCache(LocalModelRegistry(model_dir)), Subscriptions(connection, fixed, models=NAMES),
+        ReferenceTables(store, sources(data_dir, titanic_csv)), RoundOptions(samples=samples),
     )
 
 
@@ -142,8 +150,9 @@ def test_a_round_locked_by_a_crashed_scheduler_runs_once_its_lock_expires(connec
     """A holder that died keeps the round's lock only until its time-out; then the round runs, once."""
     store = LocalFeatureStore(tmp_path / "data" / "features")
     monitor = Monitor(
-        connection, store, ModelCache(LocalModelRegistry(model_dir)), Subscriptions(connection, (TELEGRAM,)),
-        ReferenceTables(store, tmp_path / "data", str(titanic_csv), TITANIC_SHA256), RoundOptions(lock_ttl_s=1.0),
+        connection, store, ModelCache(LocalModelRegistry(model_dir)),
+        Subscriptions(connection, (TELEGRAM,), models=NAMES),
+        ReferenceTables(store, sources(tmp_path / "data", titanic_csv)), RoundOptions(lock_ttl_s=1.0),
     )
     connection.set("monitor:lock:iris:2026-11-01T08:00+00:00", "dead-process", px=800)
     started = time.monotonic()
@@ -279,7 +288,7 @@ def pictures(connection: redis.Redis, outbox: str) -> list[OutboxMessage]:
 def test_run_now_end_to_end_posts_one_picture_per_chat_once_per_round(process_env, connection, tmp_path):
     """Two `--run-now` at once, then a third: one PNG per chat and model, one round of history."""
     env = {**process_env, "TELEGRAM_MONITOR_CHATS": "-100777", "DISCORD_MONITOR_CHANNELS": "123456789012345678"}
-    Subscriptions(connection).subscribe(CONSOLE, ["iris", "titanic"])
+    Subscriptions(connection, models=NAMES).subscribe(CONSOLE, ["iris", "titanic"])
     racing = [run_scheduler(env, "--run-now") for _ in range(2)]
     for process in racing:
         _, stderr = process.communicate(timeout=120)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from bot.commands import Commands
-from bot.replies import HELP_TEXT
+from bot.replies import help_text
 from bot.telegram_uploads import caption_request
 from common import artifacts
 from common.errors import VideoRejected
@@ -155,7 +155,7 @@ def test_the_bots_take_lang_auto(connection):
     job = JobQueue(connection).fetch(answer.job_id or "")
     assert job is not None and job.args[0]["language"] == "auto"
     assert caption_request("/translate lang=auto") == ("translate", "auto")
-    assert "lang=auto" in HELP_TEXT
+    assert "lang=auto" in help_text()
     assert "or auto" in commands.handle("/transcribe http://127.0.0.1:9/a.mp4 lang=automatic", ReplyTo("c", "c")).text
 
 

@@ -124,3 +124,37 @@ def test_hopsworks_key_without_the_extra_is_a_clear_start_up_error(tmp_path):
     assert done.returncode == 2
     assert "pip install '.[hopsworks]'" in done.stderr
     assert "not-a-real-key-123" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REDIS_SENTINELS": "10.0.0.5"}, "REDIS_SENTINELS has '10.0.0.5', which is not host:port"),
+        ({"REDIS_SENTINELS": "10.0.0.5:26379,10.0.0.6:99999"}, "REDIS_SENTINELS has '10.0.0.6:99999'"),
+        ({"REDIS_SENTINELS": "h:1", "REDIS_SENTINEL_MASTER": "my master"}, "REDIS_SENTINEL_MASTER must be"),
+        ({"REDIS_SENTINELS": "h:1", "REDIS_URL": "redis://other:6379"}, "REDIS_URL and REDIS_SENTINELS are both set"),
+        ({"REDIS_URL": "redis+sentinel://h:1/mymaster"}, "REDIS_URL must start with redis://"),
+    ],
+)
+def test_a_wrong_sentinel_setting_names_the_variable(monkeypatch, env, message):
+    with pytest.raises(SettingsError, match=message.replace("+", r"\+")):
+        settings_with(monkeypatch, **env)
+
+
+def test_sentinels_become_one_url_that_child_processes_take_back(monkeypatch):
+    """The worker supervisor hands REDIS_URL to its children, who also see REDIS_SENTINELS."""
+    from common.connection import redact
+    from common.sentinel import parse_sentinel_url
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    env = {"REDIS_SENTINELS": "10.0.0.5:26379, 10.0.0.6:26380,[fd00::7]:26379", "REDIS_SENTINEL_PASSWORD": "p@ss/w"}
+    url = settings_with(monkeypatch, **env).redis.REDIS_URL
+    assert url == "redis+sentinel://:p%40ss%2Fw@10.0.0.5:26379,10.0.0.6:26380,[fd00::7]:26379/mymaster"
+    assert parse_sentinel_url(url) == (
+        [("10.0.0.5", 26379), ("10.0.0.6", 26380), ("fd00::7", 26379)],
+        "mymaster",
+        "p@ss/w",
+    )
+    assert "p%40ss" not in redact(url)
+    child = settings_with(monkeypatch, REDIS_URL=url)
+    assert url == child.redis.REDIS_URL

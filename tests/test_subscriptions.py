@@ -10,6 +10,7 @@ from common.jobs import ReplyTo
 from common.queues import RENDER, JobQueue
 from common.settings import MonitorSettings, load_settings
 from common.subscriptions import Subscriber, Subscriptions, from_settings
+from models import MODELS
 
 TELEGRAM_CHAT = ReplyTo(outbox="telegram", chat="-100777", message="5", user="42")
 DISCORD_CHANNEL = ReplyTo(outbox="discord", chat="123456789012345678", user="9")
@@ -18,7 +19,7 @@ DISCORD_CHANNEL = ReplyTo(outbox="discord", chat="123456789012345678", user="9")
 def test_subscribers_are_stored_per_model_and_merged_with_the_settings(connection):
     """A chat subscribed in chat and a chat from settings both get the post, each once, in a stable order."""
     fixed = from_settings(["-100777", "-100888"], ["123456789012345678"])
-    subscriptions = Subscriptions(connection, fixed)
+    subscriptions = Subscriptions(connection, fixed, models=tuple(MODELS))
     console = Subscriber("console-ab12", "console")
     subscriptions.subscribe(console, ["iris"])
     subscriptions.subscribe(Subscriber("telegram", "-100777"), ["iris", "titanic"])  # also fixed: listed once
@@ -28,7 +29,7 @@ def test_subscribers_are_stored_per_model_and_merged_with_the_settings(connectio
     assert set(iris) == {console, *fixed}
     assert set(subscriptions.subscribers("titanic")) == set(fixed)
     # Another process (the scheduler) sees the same subscriptions.
-    assert console in Subscriptions(connection).subscribers("iris")
+    assert console in Subscriptions(connection, models=tuple(MODELS)).subscribers("iris")
     assert subscriptions.unsubscribe(console, ["iris", "titanic"]) == ["iris"]
     assert console not in subscriptions.subscribers("iris")
 
@@ -36,7 +37,7 @@ def test_subscribers_are_stored_per_model_and_merged_with_the_settings(connectio
 def test_subscribe_and_unsubscribe_in_chat(connection):
     """/subscribe <model|all> and /unsubscribe [model] answer in words and change what the scheduler sees."""
     commands = Commands(JobQueue(connection))
-    subscriptions = Subscriptions(connection)
+    subscriptions = Subscriptions(connection, models=tuple(MODELS))
     chat = Subscriber("telegram", "-100777")
 
     answer = commands.handle("/subscribe iris", TELEGRAM_CHAT)
@@ -72,7 +73,7 @@ def test_subscription_commands_refuse_unknown_models(connection):
 
 def test_a_chat_from_settings_is_told_it_cannot_unsubscribe_itself(connection):
     fixed = from_settings(["-100777"], [])
-    commands = Commands(JobQueue(connection), subscriptions=Subscriptions(connection, fixed))
+    commands = Commands(JobQueue(connection), subscriptions=Subscriptions(connection, fixed, models=tuple(MODELS)))
     answer = commands.handle("/unsubscribe", TELEGRAM_CHAT)
     assert "only its operator can change that" in answer.text
 

@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 
 from common.feature_store import LocalFeatureStore
-from common.schemas import IRIS, TITANIC, ChoiceFeature, NumericFeature
-from scheduler.synthesis import round_rng, synthesise, synthesise_iris, synthesise_titanic
+from common.schemas import ChoiceFeature, NumericFeature
+from models import iris, titanic
+from models.iris import IRIS
+from models.titanic import TITANIC
+from scheduler.synthesis import round_rng, synthesise
 from training.iris.pipeline import feature_pipeline as iris_features
 from training.titanic.features import clean
 
 DRAWS = 4000
+synthesise_iris = iris.MODEL.synthesise
+synthesise_titanic = titanic.MODEL.synthesise
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,10 @@ from common.installs import FASTER_WHISPER, installed, transcribe_problem
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
 from common.starting_workers import StartingWorker
+from models import MODELS, load_extra
+from models.cache import ModelCache
 from workers import context
 from workers.heartbeat import HeartbeatWorker, Liveness
-from workers.models import ModelCache
 
 logger = logging.getLogger("workers")
 
@@ -88,6 +89,7 @@ def main() -> int:
 
         return check(args.queues)
     settings = load_settings()
+    load_extra(settings.models.extra_models)
     url = resolve_url(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
     connection = connect(url, settings.storage.DATA_DIR)
     if args.child:
@@ -112,10 +114,10 @@ def work(
     registry = model_registry(settings)
     models = ModelCache(registry)
     if {PREDICT, RENDER} & set(queues):
-        for name in ("iris", "titanic"):
+        for name, model in MODELS.items():
             if registry.current_version_number(name) is None:
-                # Not trained yet: serve the other model; these jobs fail with a clear message until then.
-                logger.warning("no %s model registered yet: run `python -m training.%s`", name, name)
+                # Not trained yet: serve the others; these jobs fail with a clear message until then.
+                logger.warning("no %s model registered yet: run `%s`", name, model.training)
             else:
                 models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))

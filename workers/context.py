@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.cache import ModelCache
 from workers.installed import Installed
-from workers.models import ModelCache
 
 
 @dataclass

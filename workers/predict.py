@@ -9,8 +9,8 @@ from rq import get_current_job
 from common import outbox
 from common.jobs import OutboxMessage, PictureRequest, PredictionRequest
 from common.queues import RENDER, JobQueue
+from models import MODELS
 from workers import context
-from workers.inference import PREDICTORS
 
 
 def run(payload: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
     assert job is not None, "run as an RQ job"
     request = PredictionRequest.from_dict(payload)
     version, bundle = context.current().models.get(request.model)
-    result = PREDICTORS[request.model](bundle, version, [request.features])[0].to_dict()
+    result = MODELS[request.model].predict(bundle, version, [request.features])[0].to_dict()
     outbox.post(
         job.connection,
         OutboxMessage(kind="prediction", reply=request.reply, job_id=job.id, result=result, final=not request.picture),

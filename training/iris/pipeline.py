@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from common.feature_store import LocalFeatureStore
 from common.registry import LocalModelRegistry, ModelVersion
-from common.schemas import IRIS
+from models.iris import IRIS
 from training.evaluation import CrossValidation, cross_validate
 from training.registration import register_classifier
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.schemas import TITANIC_TITLES, titanic_title
+from models.titanic import TITANIC_TITLES, titanic_title
 
 COLUMNS = (
     "pclass",

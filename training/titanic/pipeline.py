@@ -11,7 +11,7 @@ from xgboost import XGBClassifier
 
 from common.feature_store import LocalFeatureStore
 from common.registry import LocalModelRegistry, ModelVersion
-from common.schemas import TITANIC
+from models.titanic import TITANIC
 from training.download import fetch_checked
 from training.evaluation import CrossValidation, cross_validate
 from training.registration import register_classifier
