@@ -21,6 +21,7 @@ from common.connection import client_for
 from common.embedded_redis import EmbeddedRedis
 from common.errors import DataError, ProjectError
 from common.health import TIMEOUT_S, Check, check_redis, run_checks
+from common.installs import missing_speech_extra, transcribe_problem
 from common.queues import PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, SpeechSettings, VideoSettings
 from workers.models import ModelCache
@@ -71,13 +72,18 @@ def check_model(registry: Any, name: str) -> Check:
 
 
 def check_asr(registry: Any, speech: SpeechSettings) -> Check:
-    """Where the speech model of the next job comes from, and whether its files are there."""
+    """Whether this install can serve transcribe jobs, where the next job's model comes from, and its files."""
     from workers.speech.models import AsrModels  # numpy only; the ML libraries load with the model
 
+    problem = transcribe_problem(speech.ASR_BACKEND, speech.MT_MODEL)  # what would stop the worker's start
+    if problem:
+        return Check("asr", False, problem)
     try:
         source = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, speech.ASR_DEVICE).source()
     except ProjectError as exc:
         return Check("asr", False, str(exc))
+    if source.backend == "transformers" and (problem := missing_speech_extra(f"{source.tag} (transformers)")):
+        return Check("asr", False, problem)  # a registered version that names the backend: every job would fail
     origin = "registry " + source.tag if source.location != speech.ASR_MODEL else "ASR_MODEL"
     where = f"{origin} ({source.backend} backend, device {speech.ASR_DEVICE})"
     if Path(source.location).is_dir():
