@@ -28,6 +28,7 @@ from common.outbox import OutboxReader
 from common.queues import TRANSCRIBE, JobQueue
 from common.video_links import LinkPolicy
 from tests.conftest import REPO
+from tests.import_blocker import hiding
 from tests.test_speech import console_session, install_runtime
 from workers.speech import audio, language, loops
 from workers.speech import chunks as chunks_module
@@ -187,36 +188,10 @@ def test_lang_auto_names_the_language_heard_and_caches_by_it(connection, media_s
 
 # --- the default install: ctranslate2 without torch ---------------------------------------------------------------
 
-# Every import finder is wrapped so that it does not see torch or transformers: importing them fails
-# and importlib.util.find_spec answers None, as where they are not installed (None entries in
-# sys.modules would break libraries that look there, such as scipy).
-NO_TORCH = """
-import sys
-
-class _Hidden:
-    def __init__(self, finder):
-        self.finder = finder
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in {"torch", "transformers"}:
-            return None
-        find = getattr(self.finder, "find_spec", None)
-        return find(name, path, target) if find else None
-
-    def __getattr__(self, attr):
-        return getattr(self.finder, attr)
-
-sys.meta_path[:] = [_Hidden(finder) for finder in sys.meta_path]
-"""
-
-
 @pytest.fixture
 def without_torch(tmp_path: Path) -> Path:
     """A directory for PYTHONPATH whose sitecustomize makes torch and transformers unimportable."""
-    folder = tmp_path / "no-torch"
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(NO_TORCH)
-    return folder
+    return hiding(tmp_path / "no-torch", "torch", "transformers")
 
 
 def test_the_ctranslate2_path_loads_neither_torch_nor_transformers(tiny_models, media_dir):
