@@ -69,7 +69,10 @@ def main() -> int:
     if args.platform == "telegram":
         from bot.telegram import TelegramBot
 
-        return TelegramBot(token, settings.telegram.TELEGRAM_API_URL, commands, connection, state_dir).run()
+        telegram = settings.telegram
+        return TelegramBot(
+            token, telegram.TELEGRAM_API_URL, commands, connection, state_dir, local_mode=telegram.TELEGRAM_LOCAL_MODE
+        ).run()
     from bot.discord_adapter import DiscordBot
 
     discord = settings.discord

@@ -24,6 +24,9 @@ from common.queues import TRANSCRIBE
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_LIMIT = 20 * 2**20  # the Bot API's getFile refuses bigger files
+# A local Bot API server (TELEGRAM_LOCAL_MODE) has no download limit; the file then goes to the worker
+# as one Redis value, which Redis caps at 512 MB.
+LOCAL_DOWNLOAD_LIMIT = 500 * 2**20
 DOWNLOAD_TIMEOUT_S = 120
 # Voice notes and audio/video files; in a group only with a /transcribe or /translate caption.
 MEDIA = (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
@@ -31,7 +34,9 @@ MEDIA = (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
 SPEECH_CAPTION = filters.CaptionRegex(r"^/(transcribe|translate)\b")
 
 
-async def media_answer(message: Message, bot: Bot, commands: Commands, reply: ReplyTo) -> Answer | None:
+async def media_answer(
+    message: Message, bot: Bot, commands: Commands, reply: ReplyTo, limit: int = DOWNLOAD_LIMIT
+) -> Answer | None:
     """The answer to a message with a voice note or audio/video file; None when it has none."""
     media = message.voice or message.audio or message.video or message.video_note or message.document
     if not media:
@@ -43,20 +48,20 @@ async def media_answer(message: Message, bot: Bot, commands: Commands, reply: Re
     if task not in {"transcribe", "translate"}:
         return Answer(f"/{task} takes no file: caption it /transcribe or /translate, or leave "
                       "the caption empty to transcribe it.")
-    if media.file_size and media.file_size > DOWNLOAD_LIMIT:
-        return Answer(_too_big(media.file_size))
+    if media.file_size and media.file_size > limit:
+        return Answer(_too_big(media.file_size, limit))
     busy = await asyncio.to_thread(commands.admit, reply, TRANSCRIBE)
     if busy is not None:
         return Answer(busy)
     try:
         file = await bot.get_file(media, read_timeout=DOWNLOAD_TIMEOUT_S)
-        if file.file_size and file.file_size > DOWNLOAD_LIMIT:
-            return Answer(_too_big(file.file_size))
+        if file.file_size and file.file_size > limit:
+            return Answer(_too_big(file.file_size, limit))
         data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
     except NetworkError as exc:  # BadRequest "file is too big" too, when no size was announced
         logger.warning("downloading the file of message %s failed: %s", message.message_id, exc.message)
         too_big = isinstance(exc, BadRequest) and "too big" in exc.message
-        return Answer(_too_big(None) if too_big else "I could not fetch that file from Telegram; "
+        return Answer(_too_big(None, limit) if too_big else "I could not fetch that file from Telegram; "
                       "please send it again.")
     return await asyncio.to_thread(
         commands.transcribe_upload, task, reply, data, _filename(media), language, admitted=True
@@ -85,7 +90,8 @@ def _filename(media: Voice | Audio | Video | VideoNote | Document) -> str:
     return media.file_name or ("video.mp4" if isinstance(media, Video) else "audio")
 
 
-def _too_big(size: int | None) -> str:
+def _too_big(size: int | None, limit: int) -> str:
     shown = f" is {size / 2**20:.1f} MB" if size else " is too big"
-    return (f"That file{shown}; Telegram lets bots download files of up to {DOWNLOAD_LIMIT // 2**20} MB. "
+    who = "Telegram lets bots download" if limit == DOWNLOAD_LIMIT else "I take"
+    return (f"That file{shown}; {who} files of up to {limit // 2**20} MB. "
             "Send a shorter clip, or a link to the video.")

@@ -142,6 +142,16 @@ class DataSettings(_Area):
 class TelegramSettings(_Area):
     TELEGRAM_TOKEN: SecretStr | None = None
     TELEGRAM_API_URL: str = "https://api.telegram.org/bot"
+    # A local Bot API server (telegram-bot-api --local) at TELEGRAM_API_URL: files bigger than the
+    # cloud's 20 MB download limit, read from that server's disk.
+    TELEGRAM_LOCAL_MODE: bool = False
+
+    @field_validator("TELEGRAM_LOCAL_MODE", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() not in {"true", "false", "1", "0", "yes", "no"}:
+            raise ValueError("must be true or false")
+        return value
 
     @field_validator("TELEGRAM_TOKEN")
     @classmethod

@@ -11,6 +11,7 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from bot.telegram_uploads import LOCAL_DOWNLOAD_LIMIT, _too_big
 from common import artifacts
 from common.queues import TRANSCRIBE, JobQueue
 from common.registry import LocalModelRegistry
@@ -92,6 +93,24 @@ def test_file_over_20_mb_is_refused_without_downloading(telegram_api, start_tele
     assert telegram_api.chat(CHAT)[1].text.startswith("That file is too big; Telegram lets bots download files of up")
     assert [c.status for c in telegram_api.calls_of("getFile")] == [400] and telegram_api.calls_of("download") == []
     assert JobQueue(connection).waiting(TRANSCRIBE) == 0
+
+
+@pytest.mark.slow
+def test_a_local_bot_api_server_lifts_the_20_mb_limit(telegram_api, start_telegram_bot, connection, tmp_path):
+    """TELEGRAM_LOCAL_MODE=true: getFile names a path on the local server's disk, and a 21 MB video is read
+    from there and queued; the limit is then what one Redis value holds."""
+    telegram_api.local_dir = tmp_path / "telegram-bot-api"
+    start_telegram_bot(TELEGRAM_LOCAL_MODE="true")
+    big = bytes(range(256)) * (21 * 2**12)
+    telegram_api.user_sends("video", big, mime_type="video/mp4", file_name="lecture.mp4")
+    ack = wait_for(lambda: telegram_api.chat(CHAT), timeout=30)[0]
+    assert ack.text.startswith("Queued as job"), ack.text
+    assert [c.status for c in telegram_api.calls_of("getFile")] == [200]
+    assert telegram_api.calls_of("download") == [], "read from the server's disk, not over HTTP"
+    job_id = ack.text.split("Queued as job ")[1].split(":")[0]
+    assert artifacts.load(connection, JobQueue(connection).fetch(job_id).args[0]["artifact"]) == big
+    refusal = _too_big(600 * 2**20, LOCAL_DOWNLOAD_LIMIT)
+    assert refusal.startswith("That file is 600.0 MB; I take files of up to 500 MB.")
 
 
 def test_caption_picks_task_and_language_and_groups_need_a_command(telegram_api, start_telegram_bot, connection):

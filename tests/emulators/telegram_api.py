@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -68,6 +69,9 @@ class TelegramEmulator:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, data) of what users sent
+        # Set: a local server (telegram-bot-api --local): getFile has no size limit, writes the file
+        # here and answers its absolute path, which the bot reads from disk.
+        self.local_dir: Path | None = None
         self._failures: dict[str, list[tuple[int, float]]] = {}
         self._holds: dict[str, threading.Event] = {}
         self._hold_after: dict[str, int] = {}
@@ -252,7 +256,12 @@ class TelegramEmulator:
         if params.get("file_id") not in self.files:
             raise Refused(400, "Bad Request: invalid file_id")
         path, data = self.files[params["file_id"]]
-        if len(data) > DOWNLOAD_LIMIT:
+        if self.local_dir is not None:
+            local = self.local_dir / path
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(data)
+            path = str(local.resolve())
+        elif len(data) > DOWNLOAD_LIMIT:
             raise Refused(400, "Bad Request: file is too big")
         return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"], "file_size": len(data),
                 "file_path": path}
