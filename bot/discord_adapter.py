@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
@@ -102,9 +103,20 @@ async def _mapped_errors() -> AsyncIterator[None]:
     except discord.DiscordServerError as exc:
         raise Transient(f"{exc.status} {exc.text}") from exc
     except discord.HTTPException as exc:
+        if exc.status == 429:  # still limited after the library's five tries (or no Via): wait, never drop
+            raise RetryLater(_retry_after(exc.response)) from exc
         raise Undeliverable(f"{exc.status} {exc.text}") from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Transient(str(exc) or type(exc).__name__) from exc
+
+
+def _retry_after(response: aiohttp.ClientResponse | Any) -> float:
+    """Seconds to wait from a 429's headers (Discord sends both); 1 s where there are none."""
+    headers = getattr(response, "headers", None) or {}
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            return max(0.0, float(headers[name]))
+    return 1.0
 
 
 class _Client(discord.Client):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
+
+from PIL import Image
 
 T = TypeVar("T")
 
@@ -31,3 +35,28 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A real, tiny PNG: the emulators refuse a photo they cannot decode, as the platforms do."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` that still run (zombies left to init do not count).
+
+    A process whose parent has exited belongs to init, so asking for children after a supervisor
+    exits finds nothing; the group its children started in still names them.
+    """
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in {"Z", "X"}:
+            members.append(int(stat.parent.name))
+    return members

@@ -12,17 +12,17 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram.ext import ApplicationBuilder
 
 from bot.delivery import Ack, AckStore, Delivery, consumer_slot, split_text
 from bot.redaction import RedactSecret
 from bot.replies import REST_IN_FILE
-from bot.telegram import TelegramPlatform
+from bot.telegram import TelegramPlatform, build_application
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
 from tests.chat_fixtures import TELEGRAM_TOKEN as TOKEN
 from tests.emulators.telegram_api import TelegramEmulator
+from tests.helpers import png
 
 CHAT = 111
 REPLY = ReplyTo(outbox="telegram", chat=str(CHAT), message="77")
@@ -42,8 +42,8 @@ async def until(condition: Callable[[], Any], timeout: float = 10) -> Any:
 
 @contextlib.asynccontextmanager
 async def delivering(api: TelegramEmulator, connection, **options: Any) -> AsyncIterator[Delivery]:
-    """A running Delivery with a real PTB bot; the consumer name is fixed so a second one resumes."""
-    application = ApplicationBuilder().token(TOKEN).base_url(api.base_url).build()
+    """A running Delivery with PTB set up as the bot runs it; the consumer name is fixed so a second one resumes."""
+    application = build_application(TOKEN, api.base_url)
     await application.initialize()
     reader = OutboxReader(connection, "telegram", consumer="test-0")
     delivery = Delivery(TelegramPlatform(application), connection, reader, **options)
@@ -153,16 +153,57 @@ def test_server_errors_are_retried_with_back_off(telegram_api, connection):
     asyncio.run(scenario())
 
 
+def test_a_429_past_the_librarys_retries_waits_retry_after_and_delivers(telegram_api, connection):
+    """PTB's rate limiter retries a 429 three times, then raises: delivery waits retry_after itself, then sends."""
+
+    async def scenario() -> None:
+        telegram_api.fail("sendMessage", status=429, retry_after=1, times=4)
+        async with delivering(telegram_api, connection):
+            post(connection, kind="text", job_id="j3", text="after the flood")
+            await until(lambda: telegram_api.chat(CHAT), timeout=30)  # well before a stale entry is claimed (30 s)
+        calls = telegram_api.calls_of("sendMessage")
+        assert [c.status for c in calls] == [429, 429, 429, 429, 200]
+        assert calls[4].at - calls[3].at >= 1.0, "the project waited retry_after before its own retry"
+        assert [m.text for m in telegram_api.chat(CHAT)] == ["after the flood"]
+
+    asyncio.run(scenario())
+
+
+def test_an_edit_telegram_calls_not_modified_is_harmless(telegram_api, connection, caplog):
+    """An edit to the text the message already shows gets 400 "message is not modified": nothing is dropped."""
+
+    async def scenario() -> None:
+        async with delivering(telegram_api, connection, edit_interval_s=0.0) as delivery:
+            ack_id = await delivery.platform.send_text(REPLY, None, "Queued as job j4: 1st in line.")
+            ack = Ack(str(CHAT), ack_id)
+            AckStore(connection, "telegram").remember("j4", ack)
+            await delivery.platform.edit_text(ack, "Queued as job j4: 1st in line.")  # no error comes out
+            for _ in range(2):
+                post(connection, kind="progress", job_id="j4", text="Transcribing: 50%", final=False)
+            post(connection, kind="text", job_id="j4", text="Hej.")
+            await until(lambda: len(telegram_api.chat(CHAT)) == 2)
+            await until(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
+        edits = telegram_api.calls_of("editMessageText")
+        assert [c.status for c in edits].count(400) >= 1, "the emulator answered 'not modified' at least once"
+        assert telegram_api.chat(CHAT)[0].text == "Job j4 is done: the answer is below."
+        assert AckStore(connection, "telegram").get("j4").shows == "result"
+
+    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.name == "bot.delivery"], "no entry dropped or left undelivered"
+
+
 def test_documents_long_captions_expired_and_oversized_files(telegram_api, connection):
     """A document keeps its name; a long caption goes first as text; a missing or too large file is explained."""
     srt = artifacts.store(connection, b"1\n00:00:00,000 --> 00:00:01,000\nHej\n")
     big = artifacts.store(connection, b"x" * 2000)
+    picture = artifacts.store(connection, png())
 
     async def scenario() -> None:
         async with delivering(telegram_api, connection) as delivery:
             delivery.platform.upload_limit = 1000  # type: ignore[misc]
             post(connection, kind="document", job_id="d1", text="Subtitles", artifact=srt, filename="video.srt")
-            post(connection, kind="picture", job_id="d2", text="long " * 300, artifact=srt, filename="p.png")
+            post(connection, kind="picture", job_id="d2", text="long " * 300, artifact=picture, filename="p.png")
             post(connection, kind="document", job_id="d3", text="gone", artifact="artifact:missing")
             post(connection, kind="document", job_id="d4", text="big", artifact=big, filename="big.txt")
             await until(lambda: len(telegram_api.chat(CHAT)) == 5)

@@ -15,7 +15,7 @@ with warnings.catch_warnings():  # discord.py imports audioop, deprecated since 
     import discord
     from discord.gateway import DiscordWebSocket
 
-from bot.commands import Commands
+from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore
 from bot.discord_adapter import DiscordBot
 from common import artifacts, outbox
@@ -156,6 +156,53 @@ def test_slow_answer_is_deferred_then_edited_in(discord_api, connection, tmp_pat
         assert answered[0].edits[0] == "" and answered[0].edits[1].startswith("Queued as job")
         job = connection.lrange("rq:queue:predict", 0, -1)[0].decode()
         assert AckStore(connection, "discord").get(job).message == str(answered[0].id)
+        await bot.client.close()
+        assert await serving == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+def test_a_429_past_the_librarys_tries_is_waited_out_not_dropped(discord_api, start_discord_bot, connection):
+    """discord.py gives up after five 429s in a row (HTTPException 429): delivery waits retry_after and sends it."""
+    start_discord_bot()
+    route = f"/channels/{CHANNEL}/messages"
+    discord_api.fail(f"POST {route}", status=429, retry_after=0.3, times=6)
+    reply = ReplyTo(outbox="discord", chat=str(CHANNEL))
+    outbox.post(connection, OutboxMessage(kind="text", reply=reply, job_id="r2", text="still patient"))
+    wait_for(lambda: discord_api.channel(), timeout=20)  # before the stale entry would be claimed again (30 s)
+    calls = [c for c in discord_api.calls if c.path == route]
+    assert [c.status for c in calls] == [429] * 6 + [200]
+    assert calls[5].at - calls[4].at >= 0.3, "the project waited retry_after before its own try"
+    assert [m.content for m in discord_api.channel()] == ["still patient"]
+
+
+class SlowCommands(Commands):
+    """Commands that take longer than Discord's 3 s window to answer, like a busy Redis or a slow DNS lookup."""
+
+    def handle(self, text: str, reply: ReplyTo) -> Answer:
+        time.sleep(3.5)
+        return super().handle(text, reply)
+
+
+def test_a_slow_answer_with_the_default_settings_meets_the_3_s_deadline(discord_api, connection, tmp_path):
+    """With the bot's own defer threshold, a 3.5 s answer is deferred within 3 s (the emulator refuses later ones)."""
+    bot = DiscordBot(TOKEN, discord_api.api_url, discord_api.gateway_url, SlowCommands(JobQueue(connection)),
+                     connection, tmp_path)
+    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+
+    async def scenario() -> None:
+        serving = asyncio.create_task(bot._serve())
+        await asyncio.to_thread(wait_for, lambda: discord_api.identified)
+        interaction = await asyncio.to_thread(discord_api.slash, "help")
+        answered = await asyncio.to_thread(
+            wait_for, lambda: [m for m in discord_api.channel() if m.interaction_id == interaction and len(m.edits) > 1]
+        )
+        assert answered[0].edits[1].startswith("I run machine-learning jobs")
+        callback = next(c for c in discord_api.calls if c.path.startswith(f"/interactions/{interaction}/"))
+        assert callback.status == 200 and callback.at - discord_api.interactions[interaction] < 3.0
         await bot.client.close()
         assert await serving == 0
 

@@ -14,7 +14,7 @@ from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from tests.conftest import REPO
 from tests.emulators.telegram_api import TelegramEmulator
-from tests.helpers import wait_for
+from tests.helpers import png, wait_for
 
 CHAT = 111
 TITANIC = "/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C"
@@ -85,7 +85,7 @@ def test_bot_killed_before_sending_delivers_after_restart(telegram_api, start_te
     """SIGKILL while the photo upload is in flight: the restarted bot sends it, once."""
     bot, _ = start_telegram_bot()
     telegram_api.hold("sendPhoto")
-    key = artifacts.store(connection, b"\x89PNG\r\n\x1a\nnot really a picture")
+    key = artifacts.store(connection, png())
     post(connection, kind="picture", job_id="dashboard", text="Iris this week", artifact=key, filename="iris.png")
     assert telegram_api.held["sendPhoto"].wait(10)
     bot.send_signal(signal.SIGKILL)

@@ -5,13 +5,20 @@ webhook follow-ups and edits, channel messages. Gateway: HELLO, IDENTIFY -> READ
 and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`; a file
 option (:class:`Upload`) is sent as an attachment in ``resolved`` and served from ``/attachments/``.
 Messages are recorded as the channel shows them (``messages``); :meth:`fail` makes a route
-answer 429 (marked with ``Via`` as Discord's are) or a 5xx.
+answer 429 (marked with ``Via`` and the ``X-RateLimit-*`` headers as Discord's are) or a 5xx.
+
+It refuses what Discord refuses, with Discord's JSON error codes: an interaction answered after
+3 s (10062 Unknown interaction) or twice (40060), its token used after 15 minutes (50027 Invalid
+Webhook Token), an upload over the limit (40005 Request entity too large), content over 2000
+characters (50035) or an empty message (50006), an unknown message (10008 Unknown Message).
+:meth:`DiscordEmulator.age` moves an interaction into the past instead of waiting.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +34,9 @@ BOT_USER = {"id": str(APP_ID), "username": "mljobs", "discriminator": "0", "glob
             "avatar": None, "bot": True, "flags": 0}
 USER = {"id": "800000000000000007", "username": "ada", "discriminator": "0", "global_name": "Ada", "avatar": None}
 UPLOAD_LIMIT = 10 * 2**20
+CONTENT_LIMIT = 2000
+RESPONSE_DEADLINE_S = 3.0
+TOKEN_LIFETIME_S = 15 * 60
 OPTION_TYPES = {str: 3, int: 4, float: 10}
 
 
@@ -59,6 +69,14 @@ class Call:
     status: int = 200
 
 
+class Refused(Exception):
+    """An error answer: Discord's HTTP status, JSON error code and message."""
+
+    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors
+
+
 class DiscordEmulator:
     def __init__(self, token: str) -> None:
         self.token = token
@@ -66,6 +84,7 @@ class DiscordEmulator:
         self.messages: list[SentMessage] = []
         self.calls: list[Call] = []
         self.interactions: dict[int, float] = {}  # id -> time it was sent to the bot
+        self.acknowledged: set[int] = set()  # interactions whose callback was accepted
         self._interaction_channels: dict[int, int] = {}
         self.identified: list[dict[str, Any]] = []
         self._ids = itertools.count(int(time.time() * 1000) << 22)
@@ -143,6 +162,11 @@ class DiscordEmulator:
         """The next calls whose 'METHOD path' starts with ``route`` fail, e.g. ``fail('POST /webhooks')``."""
         self._failures.setdefault(route, []).extend([(status, retry_after)] * times)
 
+    def age(self, interaction_id: int, seconds: float) -> None:
+        """Make an interaction ``seconds`` older, as if that much time had passed since it was sent."""
+        with self.server.lock:
+            self.interactions[interaction_id] -= seconds
+
     def channel(self, channel_id: int = 500) -> list[SentMessage]:
         with self.server.lock:
             return [m for m in self.messages if m.channel_id == channel_id]
@@ -205,14 +229,23 @@ class DiscordEmulator:
             if f"{request.method} {path}".startswith(route) and failures:
                 call.status, retry_after = failures.pop(0)
                 if call.status == 429:
-                    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
-                    return json_body(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+                    return _rate_limited(retry_after)
                 return json_body({"message": "Server error", "code": 0}, call.status)
         bot_route = not path.startswith(("/webhooks/", "/interactions/"))
         if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
             call.status = 401
             return json_body({"message": "401: Unauthorized", "code": 0}, 401)
         body, files = await _body(request)
+        try:
+            return self._route(request.method, path, body, files)
+        except Refused as refusal:
+            call.status = refusal.status
+            answer: dict[str, Any] = {"message": refusal.message, "code": refusal.code}
+            if refusal.errors:
+                answer["errors"] = refusal.errors
+            return json_body(answer, refusal.status)
+
+    def _route(self, method: str, path: str, body: Any, files: list[tuple[str, bytes]]) -> web.Response:
         parts = path.strip("/").split("/")
         if path == "/users/@me":
             return json_body(BOT_USER)
@@ -220,12 +253,15 @@ class DiscordEmulator:
             return json_body({"id": str(APP_ID), "name": "ML jobs", "icon": None, "description": "",
                               "bot_public": True, "bot_require_code_grant": False, "verify_key": "0" * 64,
                               "owner": USER, "team": None, "flags": 0, "bot": BOT_USER})
-        if parts[:1] == ["applications"] and request.method == "PUT":
+        if parts[:1] == ["applications"] and method == "PUT":
             self.commands = [{**command, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1"}
                              for command in body]
             return json_body(self.commands)
+        if method in {"POST", "PATCH"}:
+            _check_message(body, files, creating=method == "POST")
         if parts[:1] == ["interactions"]:  # /interactions/{id}/{token}/callback
             interaction_id = int(parts[1])
+            self._acknowledge(interaction_id)
             channel_id = self._interaction_channels[interaction_id]
             # Type 4 answers with a message; type 5 ("thinking") shows a placeholder until edited.
             message = self._record(body.get("data") or {}, files, channel_id, "interaction response",
@@ -236,19 +272,40 @@ class DiscordEmulator:
                 "resource": {"type": body["type"], "message": self._payload(message)},
             })
         if parts[:1] == ["webhooks"]:
+            if not parts[2].startswith("interaction-token-"):
+                raise Refused(401, 50027, "Invalid Webhook Token")
             interaction_id = int(parts[2].rsplit("-", 1)[1])  # the token names its interaction
-            if request.method == "POST":  # a follow-up
+            self._check_token(interaction_id)
+            if method == "POST":  # a follow-up
                 channel_id = self._interaction_channels[interaction_id]
                 return json_body(self._payload(self._record(body, files, channel_id, "follow-up", interaction_id)))
             return json_body(self._payload(self._edit(parts[4], body, interaction_id)))
-        if parts[:1] == ["channels"] and request.method == "POST":
+        if parts[:1] == ["channels"] and method == "POST":
             reference = (body.get("message_reference") or {}).get("message_id")
             message = self._record(body, files, int(parts[1]), "channel", reference=reference)
             return json_body(self._payload(message))
-        if parts[:1] == ["channels"] and request.method == "PATCH":
+        if parts[:1] == ["channels"] and method == "PATCH":
             return json_body(self._payload(self._edit(parts[3], body)))
-        call.status = 404
-        return json_body({"message": "404: Not Found", "code": 0}, 404)
+        raise Refused(404, 0, "404: Not Found")
+
+    def _acknowledge(self, interaction_id: int) -> None:
+        """The first answer within 3 s is accepted; a late one finds the interaction gone, a second is refused."""
+        with self.server.lock:
+            if interaction_id not in self.interactions:
+                raise Refused(404, 10062, "Unknown interaction")
+            if interaction_id in self.acknowledged:
+                raise Refused(400, 40060, "Interaction has already been acknowledged.")
+            if time.monotonic() - self.interactions[interaction_id] > RESPONSE_DEADLINE_S:
+                raise Refused(404, 10062, "Unknown interaction")
+            self.acknowledged.add(interaction_id)
+
+    def _check_token(self, interaction_id: int) -> None:
+        """Follow-ups and edits need an acknowledged interaction whose token is under 15 minutes old."""
+        with self.server.lock:
+            if interaction_id not in self.acknowledged:
+                raise Refused(404, 10015, "Unknown Webhook")
+            if time.monotonic() - self.interactions[interaction_id] > TOKEN_LIFETIME_S:
+                raise Refused(401, 50027, "Invalid Webhook Token")
 
     def _record(self, body: dict[str, Any], files: list[tuple[str, bytes]], channel_id: int, via: str,
                 interaction_id: int | None = None, reference: Any = None) -> SentMessage:
@@ -261,10 +318,12 @@ class DiscordEmulator:
     def _edit(self, message_id: str, body: dict[str, Any], interaction_id: int | None = None) -> SentMessage:
         with self.server.lock:
             if message_id == "@original":
-                message = next(m for m in self.messages
-                               if m.via == "interaction response" and m.interaction_id == interaction_id)
+                message = next((m for m in self.messages
+                                if m.via == "interaction response" and m.interaction_id == interaction_id), None)
             else:
-                message = next(m for m in self.messages if m.id == int(message_id))
+                message = next((m for m in self.messages if str(m.id) == message_id), None)
+            if message is None:
+                raise Refused(404, 10008, "Unknown Message")
             if "content" in body:
                 message.content = body["content"] or ""
                 message.edits.append(message.content)
@@ -285,6 +344,34 @@ class DiscordEmulator:
             payload["webhook_id"] = str(APP_ID)
             payload["application_id"] = str(APP_ID)
         return payload
+
+
+def _check_message(body: Any, files: list[tuple[str, bytes]], *, creating: bool) -> None:
+    """Discord's checks of a message body: upload size, content length, not empty."""
+    if sum(len(data) for _, data in files) > UPLOAD_LIMIT:
+        raise Refused(413, 40005, "Request entity too large")
+    if not isinstance(body, dict):
+        return
+    data = body.get("data") if "type" in body else body  # an interaction callback wraps its message
+    if "type" in body and body["type"] != 4:
+        return  # a deferral ("thinking") carries no message
+    content = (data or {}).get("content") or ""
+    if len(content) > CONTENT_LIMIT:
+        raise Refused(400, 50035, "Invalid Form Body", {"content": {"_errors": [
+            {"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {CONTENT_LIMIT} or fewer in length."}]}})
+    if creating and not content.strip() and not files and not (data or {}).get("embeds"):
+        raise Refused(400, 50006, "Cannot send an empty message")
+
+
+def _rate_limited(retry_after: float) -> web.Response:
+    """A 429 as Discord sends it: the JSON body, Retry-After, the X-RateLimit-* headers and Cloudflare's Via."""
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+    return json_body(body, 429, {
+        "Via": "1.1 google", "Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+        "X-RateLimit-Reset-After": f"{retry_after:.3f}", "X-RateLimit-Bucket": "emulated-bucket",
+        "X-RateLimit-Scope": "user",
+    })
 
 
 async def _body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:

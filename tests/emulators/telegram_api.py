@@ -6,12 +6,17 @@ files a user sent (:meth:`TelegramEmulator.user_sends`). It records what the bot
 would show it (``messages``) and every call with its time (``calls``). Tests can make a method
 answer 429 with ``retry_after`` (:meth:`TelegramEmulator.fail`) or hold a call until released
 (:meth:`TelegramEmulator.hold`).
+
+It refuses what Telegram refuses, with Telegram's texts: text over 4096 and captions over 1024
+characters (counted in UTF-16 code units, as Telegram counts), empty text, a photo that is no
+image or too large, an edit of an unknown message, and an edit that changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import threading
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 from tests.emulators import EmulatorServer, json_body
 
@@ -28,6 +34,13 @@ BOT_USER = {"id": 424242, "is_bot": True, "first_name": "ML jobs", "username": "
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 DOWNLOAD_LIMIT = 20 * 2**20  # getFile refuses bigger files, as the real Bot API does
 JSON_FIELDS = {"reply_parameters", "commands", "chat_id", "message_id", "offset", "timeout", "limit"}
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+PHOTO_LIMIT = 10 * 2**20
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
+    "as a current content and reply markup of the message"
+)
 
 
 class Refused(Exception):
@@ -190,9 +203,12 @@ class TelegramEmulator:
             self.calls.append(call)
         if self._failures.get(method):
             call.status, retry_after = self._failures[method].pop(0)
-            parameters = {"retry_after": retry_after} if call.status == 429 else {}
-            return json_body({"ok": False, "error_code": call.status, "description": "Too Many Requests",
-                              "parameters": parameters}, call.status)
+            if call.status == 429:
+                return json_body({"ok": False, "error_code": 429,
+                                  "description": f"Too Many Requests: retry after {retry_after:g}",
+                                  "parameters": {"retry_after": retry_after}}, 429)
+            return json_body({"ok": False, "error_code": call.status, "description": "Internal Server Error"},
+                             call.status)
         if method in self._holds and self._hold_after[method] > 0:
             self._hold_after[method] -= 1
         elif method in self._holds and not self._holds[method].is_set():
@@ -278,23 +294,31 @@ class TelegramEmulator:
         return web.Response(body=found, content_type="application/octet-stream")
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._record(params, SentMessage(0, int(params["chat_id"]), text=params["text"], edits=[params["text"]]))
+        text = _text(params)
+        return self._record(params, SentMessage(0, int(params["chat_id"]), text=text, edits=[text]))
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         filename, data = params["photo"]
-        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=params.get("caption", ""),
+        _check_photo(data)
+        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=_caption(params),
                                                 photo=data, filename=filename))
 
     async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         filename, data = params["document"]
-        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=params.get("caption", ""),
+        return self._record(params, SentMessage(0, int(params["chat_id"]), caption=_caption(params),
                                                 document=data, filename=filename))
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = _text(params)
         with self.server.lock:
-            message = next(m for m in self.messages if m.message_id == int(params["message_id"]))
-            message.text = params["text"]
-            message.edits.append(params["text"])
+            message = next((m for m in self.messages if m.message_id == int(params["message_id"])
+                            and m.chat_id == int(params["chat_id"])), None)
+            if message is None:
+                raise Refused(400, "Bad Request: message to edit not found")
+            if message.text == text:
+                raise Refused(400, NOT_MODIFIED)
+            message.text = text
+            message.edits.append(text)
         return self._payload(message)
 
     def _record(self, params: dict[str, Any], message: SentMessage) -> dict[str, Any]:
@@ -320,3 +344,38 @@ class TelegramEmulator:
         if message.text:
             payload["text"] = message.text
         return payload
+
+
+def _length(text: str) -> int:
+    """Telegram counts text in UTF-16 code units: an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _text(params: dict[str, Any]) -> str:
+    text = str(params.get("text", ""))
+    if not text.strip():
+        raise Refused(400, "Bad Request: message text is empty")
+    if _length(text) > TEXT_LIMIT:
+        raise Refused(400, "Bad Request: message is too long")
+    return text
+
+
+def _caption(params: dict[str, Any]) -> str:
+    caption = str(params.get("caption", ""))
+    if _length(caption) > CAPTION_LIMIT:
+        raise Refused(400, "Bad Request: message caption is too long")
+    return caption
+
+
+def _check_photo(data: bytes) -> None:
+    """A photo must be an image Telegram can decode, of at most 10 MB and 10000 px width + height."""
+    if len(data) > PHOTO_LIMIT:
+        raise Refused(400, "Bad Request: file is too big")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise Refused(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
+    if width + height > 10000 or max(width, height) > 20 * min(width, height):
+        raise Refused(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
