@@ -32,7 +32,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
-from bot.telegram_uploads import MEDIA, SPEECH_CAPTION, media_answer
+from bot.telegram_uploads import DOWNLOAD_LIMIT, LOCAL_DOWNLOAD_LIMIT, MEDIA, SPEECH_CAPTION, media_answer
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -134,13 +134,14 @@ async def _mapped_errors() -> AsyncIterator[None]:
         raise Transient(exc.message) from exc
 
 
-def build_application(token: str, api_url: str) -> Application:
+def build_application(token: str, api_url: str, local_mode: bool = False) -> Application:
     """PTB as the bot runs it: AIORateLimiter retries a 429 three times, then delivery's own path waits."""
     return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_url)
         .base_file_url(api_url.removesuffix("/bot").rstrip("/") + "/file/bot")
+        .local_mode(local_mode)  # a local server's getFile names a path on its disk: read from there
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
         .build()
@@ -149,13 +150,20 @@ def build_application(token: str, api_url: str) -> Application:
 
 class TelegramBot:
     def __init__(
-        self, token: str, api_url: str, commands: Commands, connection: redis.Redis, state_dir: Path
+        self,
+        token: str,
+        api_url: str,
+        commands: Commands,
+        connection: redis.Redis,
+        state_dir: Path,
+        local_mode: bool = False,
     ) -> None:
         self.commands = commands
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
-        self.application = build_application(token, api_url)
+        self.application = build_application(token, api_url, local_mode)
+        self.download_limit = LOCAL_DOWNLOAD_LIMIT if local_mode else DOWNLOAD_LIMIT
         # Commands anywhere; in a private chat plain text too, so it gets the "start with a slash" hint.
         self.application.add_handler(
             MessageHandler(filters.TEXT & (filters.COMMAND | filters.ChatType.PRIVATE), self._on_message)
@@ -238,7 +246,7 @@ class TelegramBot:
         message = update.effective_message
         if message is None:
             return
-        answer = await media_answer(message, context.bot, self.commands, _reply_to(message))
+        answer = await media_answer(message, context.bot, self.commands, _reply_to(message), self.download_limit)
         if answer is not None:
             await self._answer(message, answer)
 
