@@ -104,7 +104,8 @@ def sentinel_url(sentinels: tuple[tuple[str, int], ...], master: str, password: 
 
 class StorageSettings(_Area):
     DATA_DIR: Path = Path("data")
-    MODEL_DIR: Path = Path("models")
+    # Not ./models: that is the models/ package of the source tree.
+    MODEL_DIR: Path = Path("data/models")
 
 
 class ModelSettings(_Area):

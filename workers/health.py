@@ -19,16 +19,15 @@ import redis
 from common.backends import model_registry
 from common.connection import client_for
 from common.embedded_redis import EmbeddedRedis
-from common.errors import DataError, ProjectError
+from common.errors import DataError, ProjectError, StartupError
 from common.health import TIMEOUT_S, Check, check_redis, run_checks
 from common.installs import missing_speech_extra, transcribe_problem
 from common.queues import PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, SpeechSettings, VideoSettings
-from workers.models import ModelCache
+from models import MODELS, load_extra
+from models.cache import ModelCache
 
 logger = logging.getLogger(__name__)
-
-TABULAR_MODELS = ("iris", "titanic")
 
 
 def check(queues: list[str]) -> int:
@@ -44,7 +43,11 @@ def checks(settings: Settings, queues: list[str]) -> list[Check]:
         results.append(Check("model registry", False, f"not usable: {exc}"))
         return results
     if {PREDICT, RENDER} & set(queues):
-        results.extend(check_model(registry, name) for name in TABULAR_MODELS)
+        try:
+            load_extra(settings.models.extra_models)
+        except StartupError as exc:
+            results.append(Check("EXTRA_MODELS", False, str(exc)))
+        results.extend(check_model(registry, name) for name in MODELS)
     if TRANSCRIBE in queues:
         results.append(check_asr(registry, settings.speech))
         results.extend(check_youtube(settings.video))
@@ -64,7 +67,8 @@ def check_model(registry: Any, name: str) -> Check:
     try:
         version = registry.current_version_number(name)
         if version is None:
-            return Check(name, False, f"no version registered: run `python -m training.{name}`")
+            how = MODELS[name].training if name in MODELS else f"python -m training.{name}"
+            return Check(name, False, f"no version registered: run `{how}`")
         ModelCache(registry).get(name)
     except ProjectError as exc:
         return Check(name, False, str(exc))
