@@ -11,6 +11,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -31,10 +32,17 @@ class LimitOptions:
 
 
 class Limits:
-    def __init__(self, connection: redis.Redis, queue: JobQueue, options: LimitOptions | None = None) -> None:
+    def __init__(
+        self,
+        connection: redis.Redis,
+        queue: JobQueue,
+        options: LimitOptions | None = None,
+        clock: Callable[[], float] = time.time,  # epoch seconds; tests move it instead of sleeping
+    ) -> None:
         self.connection = connection
         self.queue = queue
         self.options = options or LimitOptions()
+        self.clock = clock
 
     def admit(self, user: str, queue: str) -> None:
         """Count one job for ``user`` (e.g. "telegram:42") on ``queue``, or raise Busy."""
@@ -47,7 +55,7 @@ class Limits:
     def _count(self, user: str) -> None:
         """Add this job to the user's window first, then look: two racing requests never both slip past."""
         key = f"limit:jobs:{user}"
-        now = time.time()
+        now = self.clock()
         member = f"{now:.6f}-{uuid.uuid4().hex[:6]}"
         pipe = self.connection.pipeline()
         pipe.zremrangebyscore(key, 0, now - self.options.window_s)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.commands import Commands
@@ -13,6 +11,7 @@ from common.jobs import ReplyTo
 from common.queues import PREDICT, JobQueue
 
 IRIS = "/iris 5.1 3.5 1.4 0.2"
+START = 1_800_000_000.0  # epoch seconds of a test's first job
 
 
 def test_a_user_over_the_rate_limit_is_told_when_to_come_back(connection):
@@ -28,15 +27,47 @@ def test_a_user_over_the_rate_limit_is_told_when_to_come_back(connection):
     limits.admit("discord:7", PREDICT)  # the same id on another platform is another user
 
 
+class Clock:
+    """Epoch seconds that a test moves forward, so no test waits for a window to pass or races its edge."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_window_slides_and_refused_attempts_do_not_count(connection):
-    """Refusals do not extend the wait; once the window passes the user is admitted again."""
-    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=1, window_s=0.5))
+    """Refusals neither extend the wait nor use up the quota: once the admitted jobs age out, all of it is back."""
+    clock = Clock()
+    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=2, window_s=60), clock=clock)
     limits.admit("telegram:7", PREDICT)
-    for _ in range(3):
+    clock.now += 10
+    limits.admit("telegram:7", PREDICT)
+    for waited in (20, 30, 45):  # refused at 20, 30 and 45 s: each told to come back when the first job ages out
+        clock.now = START + waited
         with pytest.raises(Busy) as refused:
             limits.admit("telegram:7", PREDICT)
-        assert refused.value.retry_after == 1  # rounded up, never "0 s"
-    time.sleep(0.6)
+        assert refused.value.retry_after == 60 - waited
+    clock.now = START + 60.5  # the first job has aged out; the refusals at 20-45 s must not count
+    limits.admit("telegram:7", PREDICT)
+    with pytest.raises(Busy) as refused:  # the job at 10 s and the one just now fill the window again
+        limits.admit("telegram:7", PREDICT)
+    assert refused.value.retry_after == 10  # the job at 10 s ages out at 70 s; rounded up, never "0 s"
+    clock.now = START + 70.5
+    limits.admit("telegram:7", PREDICT)
+
+
+def test_a_wait_under_a_second_is_rounded_up_to_one(connection):
+    """A window of 0.5 s: the refusal says "1 s", never "0 s"."""
+    clock = Clock()
+    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=1, window_s=0.5), clock=clock)
+    limits.admit("telegram:7", PREDICT)
+    clock.now += 0.1
+    with pytest.raises(Busy) as refused:
+        limits.admit("telegram:7", PREDICT)
+    assert refused.value.retry_after == 1
+    clock.now += 0.5
     limits.admit("telegram:7", PREDICT)
 
 

@@ -85,6 +85,40 @@ def test_a_newly_registered_version_is_used_without_restart(connection, media_se
     assert source.tag == "asr v1" and source.backend == "transformers"
 
 
+@pytest.mark.slow
+def test_a_new_model_version_misses_the_transcripts_cached_for_the_old_one(
+    connection, media_server, tiny_models, tmp_path
+):
+    """The cache key names the model: after a new 'asr' version, the same link is recognised again, then cached."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_chunk_s=10)
+    link = f"/transcribe {media_server}/swedish.mp4\n"
+    assert "from cache" not in console_session(connection, link, tmp_path)
+    assert "from cache" in console_session(connection, link, tmp_path), "the same model answers from its cache"
+    LocalModelRegistry(tmp_path / "models").register(
+        "asr",
+        lambda d: [shutil.copy(f, d / f.name) for f in tiny_models["ctranslate2"].iterdir()],
+        metrics={"wer": 1.0},
+        feature_schema=[],
+        extra={"backend": "ctranslate2"},
+    )
+    renewed = console_session(connection, link, tmp_path)
+    assert "Transcript (asr v1)" in renewed and "from cache" not in renewed, "the old model's transcript is not served"
+    assert "Transcript (asr v1, from cache)" in console_session(connection, link, tmp_path)
+    assert len(connection.keys("speech:result:*")) == 2, "one cached transcript per model"
+
+
+def test_cache_keys_differ_by_source_task_language_and_model():
+    """Each part of a request that changes the transcript makes another cache key."""
+    base = ("youtube:abc", "transcribe", "sv", "asr v1")
+    keys = {cache.cache_key(*base)}
+    for position, other in enumerate(("youtube:abd", "translate", "fi", "asr v2")):
+        changed = list(base)
+        changed[position] = other
+        keys.add(cache.cache_key(*changed))
+    assert len(keys) == 5
+    assert cache.language_key("youtube:abc", "asr v1") != cache.language_key("youtube:abc", "asr v2")
+
+
 def test_timestamp_tokens_become_segments():
     begin, eot = 50364, 50257
     tokens = [50258, 50288, 50360, begin, 10, 11, begin + 100, begin + 100, 12, begin + 250, eot]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import redis
 from rq import Queue
@@ -20,7 +21,7 @@ from common.outbox import OutboxReader
 from common.queues import PREDICT, JobQueue
 from common.registry import LocalModelRegistry
 from tests.conftest import REPO
-from tests.helpers import wait_for
+from tests.helpers import live_group_members, wait_for
 from training.iris import pipeline as iris
 
 
@@ -152,20 +153,46 @@ def test_a_light_install_serves_every_queue_but_transcribe(monkeypatch):
     assert entry.default_queues() == ("predict", "render")
 
 
-def test_a_supervisor_told_to_stop_while_replacing_a_worker_exits_without_starting_one(process_env):
-    """SIGTERM during the back-off before a restart ends the supervisor; no new worker process is left behind."""
-    supervisor = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "predict"], env=process_env, cwd=REPO)
-    try:
-        def worker_pids():
-            found = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout
-            return [int(pid) for pid in found.split()]
+def start_supervisor(env: dict[str, str], log: Path, processes: int = 1) -> subprocess.Popen[bytes]:
+    """`python -m workers` in a process group of its own, so the processes it starts can be found after it exits."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "workers", "--queues", "predict", "--processes", str(processes)],
+            env=env, cwd=REPO, stderr=out, start_new_session=True,
+        )
 
-        [first] = wait_for(worker_pids)
-        os.kill(first, signal.SIGKILL)
-        time.sleep(0.3)  # the supervisor noticed (it polls every 0.2 s) and waits 0.5 s before a restart
+
+def worker_pids(supervisor: subprocess.Popen[bytes]) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def test_a_stopped_supervisor_leaves_no_worker_process(process_env, tmp_path):
+    """SIGTERM: the supervisor exits 0, and no process of its group runs on: neither worker it started, nor another."""
+    supervisor = start_supervisor(process_env, tmp_path / "workers.log", processes=2)
+    try:
+        started = wait_for(lambda: len(worker_pids(supervisor)) == 2 and worker_pids(supervisor), timeout=60)
         supervisor.terminate()
-        assert supervisor.wait(timeout=15) == 0
-        assert [pid for pid in worker_pids() if pid != first] == []
+        assert supervisor.wait(timeout=30) == 0
+        left = live_group_members(supervisor.pid)
+        assert left == [], f"worker processes outlived their supervisor: {left} (it started {started})"
     finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def test_a_supervisor_told_to_stop_while_replacing_a_worker_exits_without_starting_one(process_env, tmp_path):
+    """SIGTERM during the back-off before a restart ends the supervisor; no new worker process is left behind."""
+    log = tmp_path / "workers.log"
+    supervisor = start_supervisor(process_env, log)
+    try:
+        [first] = wait_for(lambda: worker_pids(supervisor), timeout=60)
+        os.kill(first, signal.SIGKILL)
+        # The supervisor says when it has noticed and starts its back-off (0.5 s for a first failure).
+        wait_for(lambda: "starting a new one in" in log.read_text(), timeout=30)
+        supervisor.terminate()
+        assert supervisor.wait(timeout=30) == 0
+        assert live_group_members(supervisor.pid) == [], "a worker process was started during the back-off"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
