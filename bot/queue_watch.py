@@ -114,8 +114,14 @@ class QueueWatch:
         return told
 
     def wait_notice(self, job_id: str, queue: str, waited_s: float, reply: dict[str, object]) -> OutboxMessage:
-        reason = self.unserved(queue) or "the workers are busy with other jobs"
-        hint = f" ({START_HINT})" if self.start_hint and not self.live_workers(queue) else ""
+        reason = self.unserved(queue)
+        if reason:
+            hint = f" ({START_HINT})" if self.start_hint else ""
+        elif self.live_workers(queue):
+            reason, hint = "the workers are busy with other jobs", ""
+        else:  # announced, but still loading: a first model download, or a worker failing to start
+            reason = f"the worker for {QUEUE_WORK.get(queue, queue)} is still starting"
+            hint = " (its log says why)" if self.start_hint else ""
         text = (
             f"Job {job_id} has waited {_duration(waited_s)} in line, much longer than usual: "
             f"{reason}. It stays in line and runs when a worker is free{hint}; /cancel {job_id} drops it."

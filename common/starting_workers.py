@@ -45,6 +45,18 @@ class StartingWorker:
         self._thread.join(timeout=self.ttl_s)
         self._announce(linger_s)
 
+    def announce_once(self) -> None:
+        """Announce without renewal: it lapses after ``ttl_s`` unless :meth:`withdraw` comes first."""
+        self._announce()
+
+    def withdraw(self) -> None:
+        """Remove the announcement now; with Redis away it lapses on its own."""
+        pipe = self.connection.pipeline(transaction=False)
+        for queue in self.queues:
+            pipe.zrem(KEY.format(queue=queue), self.member)
+        with contextlib.suppress(redis.exceptions.RedisError):
+            pipe.execute()
+
     def _announce(self, ttl_s: float | None = None) -> None:
         now = time.time()
         pipe = self.connection.pipeline(transaction=False)

@@ -118,3 +118,25 @@ def test_console_delivers_through_an_in_process_worker(connection, burst_worker,
     assert lines[0].startswith("Queued as job")
     assert "Iris: virginica" in lines[1]
     assert (tmp_path / lines[2].rsplit("/", 1)[1]).exists()
+
+
+class TerminalInput(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_interactive_console_names_the_redis_server_at_start(connection, tmp_path):
+    """The embedded server listens on a port chosen at start: the console says which, for `rq info --url`."""
+    out = io.StringIO()
+    bot = ConsoleBot(
+        Commands(JobQueue(connection)),
+        connection,
+        tmp_path,
+        stdin=TerminalInput("/help\n"),
+        stdout=out,
+        redis_url="redis://127.0.0.1:6399/0",
+    )
+    assert bot.run() == 0
+    assert out.getvalue().splitlines()[0] == (
+        "Type a command (/help lists them); Ctrl-D quits. Jobs go through Redis at redis://127.0.0.1:6399/0."
+    )

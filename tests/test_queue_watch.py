@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,11 +17,13 @@ from rq.serializers import JSONSerializer
 from bot.commands import Commands
 from bot.console import ConsoleBot
 from bot.queue_watch import QueueWatch
+from common import starting_workers
 from common.jobs import ReplyTo
 from common.outbox import stream_name
 from common.queues import PREDICT, TRANSCRIBE, JobQueue
 from common.starting_workers import StartingWorker
-from tests.helpers import wait_for
+from tests.conftest import REPO
+from tests.helpers import stop_process, wait_for
 
 REPLY = ReplyTo(outbox="console-test", chat="c1", user="u1")
 IRIS = "/iris 5.1 3.5 1.4 0.2"
@@ -134,3 +138,25 @@ def test_the_console_shows_the_long_wait_notice(connection: redis.Redis, tmp_pat
     console.join(timeout=20)
     assert time.monotonic() - started < 30
     assert "has waited" in out.getvalue() and "Cancelled it" in out.getvalue()
+
+
+def test_a_starting_worker_process_is_known_before_it_serves_and_gone_after_it_stops(process_env, connection):
+    """`python -m workers`: "starting" while it loads (the supervisor stands in for its child), then live, then gone."""
+    watch = QueueWatch(connection, cache_s=0)
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "workers", "--queues", "predict"],
+        env=process_env,
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Before the child has loaded, the acknowledgement must not say that no worker is coming.
+        wait_for(lambda: starting_workers.count(connection, PREDICT), timeout=30)
+        assert "is starting" in watch.acknowledgement_note(PREDICT) or watch.live_workers(PREDICT)
+        wait_for(lambda: watch.live_workers(PREDICT), timeout=120)
+        assert watch.acknowledgement_note(PREDICT) == ""
+    finally:
+        stop_process(supervisor)
+    # At once after a clean stop; a supervisor killed after the grace period leaves records that
+    # lapse within the worker TTL (45 s).
+    assert wait_for(lambda: watch.unserved(PREDICT), timeout=90) == "no worker serves predictions right now"

@@ -141,6 +141,7 @@ def test_training_commands_register_versions_with_metadata_and_confusion_png(tmp
         )
         assert done.returncode == 0, done.stderr
         assert "CV accuracy" in done.stdout and "±" in done.stdout
+        assert "fold/s" not in done.stderr, "no progress bar where stderr is not a terminal"
     registry = LocalModelRegistry(tmp_path / "models")
     assert [v.version for v in registry.versions("iris")] == [1, 2]
     current = registry.current("titanic")
@@ -199,3 +200,23 @@ def test_an_unreachable_titanic_source_names_the_setting_for_a_local_copy(tmp_pa
     assert "cannot fetch" in done.stderr
     assert "set TITANIC_URL to a copy of the CSV (a path or a file:// URL)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_missing_models_are_listed_without_ml_imports(tmp_path, model_dir):
+    """`python -m training.missing` (scripts/start.sh's check) names the models without a current version."""
+
+    def missing(models: Path) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "training.missing", "iris", "titanic"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"MODEL_DIR": str(models), "DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert not [line for line in done.stderr.splitlines() if line.rstrip().endswith(("| sklearn", "| xgboost"))]
+        return done.stdout.split()
+
+    assert missing(tmp_path / "empty") == ["iris", "titanic"]
+    assert missing(model_dir) == []

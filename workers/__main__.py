@@ -41,6 +41,7 @@ logger = logging.getLogger("workers")
 RESTART_BACKOFF_S = (0.5, 1, 2, 5, 10)
 STABLE_RUN_S = 300
 CONFIGURATION_ERROR = 2  # the exit code of common.entrypoint.run for a ProjectError
+SUPERVISOR_HERALD_S = 30.0  # how long the supervisor's "a worker is starting" lasts at most
 
 
 def speech_installed() -> bool:
@@ -95,8 +96,15 @@ def main() -> int:
     if args.child:
         liveness = Liveness(args.heartbeat_ttl, args.maintenance_interval)
         return work(settings, connection, args.queues, burst=args.burst, liveness=liveness)
-    # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
-    return supervise(args, {**os.environ, "REDIS_URL": url}, connection)
+    # A child announces itself only once it runs: until then (seconds on a busy machine) the
+    # supervisor stands in for it, so a bot does not tell users that no worker is coming.
+    herald = StartingWorker(connection, args.queues, ttl_s=SUPERVISOR_HERALD_S)
+    herald.announce_once()
+    try:
+        # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
+        return supervise(args, {**os.environ, "REDIS_URL": url}, connection)
+    finally:
+        herald.withdraw()
 
 
 def work(

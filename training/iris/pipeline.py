@@ -40,7 +40,8 @@ def train(flowers: pd.DataFrame, options: IrisOptions) -> tuple[dict[str, object
     features = flowers[list(IRIS.names)].to_numpy(dtype=float)
     labels = flowers["species"].map(IRIS.labels.index).to_numpy()
     estimator = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=options.neighbors))
-    with tqdm(total=options.folds, desc="iris CV", unit="fold", leave=False) as bar:
+    # disable=None: no bar where stderr is not a terminal (piped or logged output).
+    with tqdm(total=options.folds, desc="iris CV", unit="fold", leave=False, disable=None) as bar:
         report = cross_validate(
             estimator,
             features,

@@ -57,7 +57,8 @@ def train(passengers: pd.DataFrame, options: TitanicOptions) -> tuple[dict[str, 
     records = passengers.drop(columns="survived").to_dict("records")
     features = encode(records, medians)
     labels = passengers["survived"].to_numpy()
-    with tqdm(total=options.folds, desc="titanic CV", unit="fold", leave=False) as bar:
+    # disable=None: no bar where stderr is not a terminal (piped or logged output).
+    with tqdm(total=options.folds, desc="titanic CV", unit="fold", leave=False, disable=None) as bar:
         report = cross_validate(
             make_estimator(options),
             features,
