@@ -45,7 +45,7 @@ class ReplyTo(_Plain):
 
 @dataclass
 class PredictionRequest(_Plain):
-    model: str  # "iris" or "titanic"
+    model: str  # a name in models.MODELS ("iris", "titanic", ...)
     features: dict[str, FeatureValue]
     reply: ReplyTo
     picture: bool = True
