@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import redis
 from rq import Queue, worker_registration
+from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
@@ -138,6 +139,8 @@ class QueueWatch:
                     self.notify_long_waits(outbox_name)
                 except redis.exceptions.RedisError as exc:  # Redis restarting: try again next round
                     logger.warning("cannot look for long-waiting jobs: %s", exc)
+                except Exception:  # a bug here must not end the watch for the bot's whole life
+                    logger.exception("looking for long-waiting jobs failed")
 
         thread = threading.Thread(target=loop, name="queue-watch", daemon=True)
         thread.start()
@@ -152,7 +155,11 @@ def _waited_s(job: Job | None, now: datetime) -> float | None:
 
 
 def _reply_of(job: Job) -> dict[str, object] | None:
-    payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
+    try:
+        args = job.args
+    except DeserializationError:  # not one of our JSON jobs: nobody of ours to tell
+        return None
+    payload = args[0] if args and isinstance(args[0], dict) else {}
     reply = payload.get("reply")
     return reply if isinstance(reply, dict) else None
 
