@@ -9,7 +9,6 @@ from common.errors import VideoRejected
 from workers.speech import language, loops
 from workers.speech.backends import Segment, Word
 from workers.speech.backends.decoding import (
-    BEAM_AGAIN,
     Decoded,
     DecodeOptions,
     segments_from_words,
@@ -87,14 +86,9 @@ def _decoded(text: str, no_speech: float = 0.0, logprob: float = -0.3) -> Decode
 LOOP = " ".join(["om och om igen"] * 6)
 
 
-def test_a_looping_piece_is_beam_searched_with_a_penalty_then_sampled_at_rising_temperatures():
+def test_a_looping_piece_is_sampled_at_rising_temperatures_until_one_does_not_loop():
     asked: list[float] = []
-    answers = {
-        BEAM_AGAIN: _decoded(LOOP),
-        0.2: _decoded(LOOP),
-        0.4: _decoded(""),
-        0.6: _decoded("om och om igen, sedan tyst"),
-    }
+    answers = {0.2: _decoded(LOOP), 0.4: _decoded(""), 0.6: _decoded("om och om igen, sedan tyst")}
 
     def resample(temperature: float) -> Decoded:
         asked.append(temperature)
@@ -102,21 +96,7 @@ def test_a_looping_piece_is_beam_searched_with_a_penalty_then_sampled_at_rising_
 
     chosen = settle(_decoded(LOOP), resample, DecodeOptions())
     assert chosen is not None and chosen.text == "om och om igen, sedan tyst" and not chosen.looping
-    assert asked == [BEAM_AGAIN, 0.2, 0.4, 0.6], "an empty sample is no way out either"
-    asked.clear()
-    settle(_decoded(LOOP), resample, DecodeOptions(repetition_penalty=1.0))
-    assert asked == [0.2, 0.4, 0.6], "no penalty: straight to sampling"
-
-
-def test_the_penalised_beam_search_ends_the_loop_without_sampling():
-    asked: list[float] = []
-
-    def resample(temperature: float) -> Decoded:
-        asked.append(temperature)
-        return _decoded("om och om igen, och sedan något annat")
-
-    chosen = settle(_decoded(LOOP), resample, DecodeOptions())
-    assert chosen is not None and chosen.text.endswith("något annat") and asked == [BEAM_AGAIN]
+    assert asked == [0.2, 0.4, 0.6], "an empty sample is no way out either"
 
 
 def test_when_every_sample_loops_the_beam_result_stays_marked_for_trimming():

@@ -339,10 +339,10 @@ def reversed_speech(folder: Path) -> np.ndarray:
 
 @pytest.mark.slow
 def test_real_whisper_loops_on_reversed_speech_without_the_fallback_and_not_with_it(real_whisper, real, tmp_path):
-    """The beam search alone writes one sentence over and over; the fallback and the trim leave no loop."""
+    """The plain beam search writes one sentence over and over; the penalty, the fallback and the trim leave no loop."""
     samples = reversed_speech(tmp_path)
     chunks = speech_chunks(samples)
-    no_fallback = DecodeOptions(fallback_temperatures=(), trim_loops=False)
+    no_fallback = DecodeOptions(repetition_penalty=1.0, fallback_temperatures=(), trim_loops=False)
     plain = FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=2, options=no_fallback)
     looping = recognise_chunks(plain, samples, chunks, language="sv", task="transcribe")
     assert loop_in(looping) is not None, f"expected whisper-base to loop here: {' '.join(s.text for s in looping)}"

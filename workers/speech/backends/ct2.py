@@ -32,7 +32,6 @@ from faster_whisper.utils import download_model
 from workers.speech import loops
 from workers.speech.backends import Segment, Word
 from workers.speech.backends.decoding import (
-    BEAM_AGAIN,
     Decoded,
     DecodeOptions,
     segments_from_words,
@@ -110,7 +109,8 @@ class FasterWhisperRecogniser:
         encoded = self.model.encode(features)
         seconds = max(len(piece) for piece in pieces) / self.sample_rate
         firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer, seconds,
-                                beam_size=self.options.beam_size)  # fmt: skip
+                                beam_size=self.options.beam_size,
+                                repetition_penalty=self.options.repetition_penalty)  # fmt: skip
         part = _Part(pieces, features, encoded, firsts)
         chosen = [
             settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
@@ -215,18 +215,16 @@ class _Part:
 
 
 class _Resampler:
-    """Decodes one looping piece again, at each "temperature" ``settle`` asks for.
+    """Decodes one looping piece again by sampling, at each temperature ``settle`` asks for.
 
-    BEAM_AGAIN is the beam search once more, on the shared model, with the repetition penalty:
-    deterministic, so it needs nothing else. For sampling, the beam search's text up to where
-    the loop starts is kept as a prefix, and only the rest is sampled: the text before the loop
-    is the likeliest reading, and the samples are shorter.
+    The beam search's text up to where the loop starts is kept as a prefix, and only the rest
+    is sampled: the text before the loop is the likeliest reading, and the samples are shorter.
 
     CTranslate2 seeds a worker thread's random generator once, from the seed set before the
     thread first samples; the shared model's workers may have sampled before, so a piece is
     sampled by a model instance of its own, made after ``set_random_seed``: the same piece then
     gives the same samples on every run, and the cached transcript does not depend on what ran
-    before. Loading costs less than one sampling pass, and only pieces that still loop pay it.
+    before. Loading costs less than one sampling pass, and only looping pieces pay it.
     """
 
     def __init__(
@@ -249,27 +247,20 @@ class _Resampler:
 
     def __call__(self, temperature: float) -> Decoded:
         owner = self.owner
-        if temperature == BEAM_AGAIN:
-            logger.info("decoding a looping piece again with a repetition penalty")
-            return owner._generate(
-                owner.model.model, self._piece_encoding(owner.model.model), [self.prompt], self.tokenizer,
-                self.seconds, beam_size=owner.options.beam_size, repetition_penalty=owner.options.repetition_penalty,
-            )[0]  # fmt: skip
-        if self.sampler is None:  # the first sample: most pieces never get here
+        if self.sampler is None:  # the first call: most pieces never get here
             loop = loops.find_repetition(self.first.tokens)
-            prefix = self.prompt + (self.first.tokens[: loop[0]] if loop else [])
+            self.prompt = self.prompt + (self.first.tokens[: loop[0]] if loop else [])
             ctranslate2.set_random_seed(owner.options.seed)
             self.sampler = ctranslate2.models.Whisper(
                 owner.path, device=owner.device, compute_type=owner.compute_type,
                 intra_threads=owner.threads * owner.workers,
             )  # fmt: skip
-            self.sampled = (prefix, self._piece_encoding(self.sampler))
+            self.piece = self._piece_encoding()
         logger.info("decoding a looping piece again at temperature %.1f", temperature)
-        prefix, encoding = self.sampled
         return owner._generate(
             self.sampler,
-            encoding,
-            [prefix],
+            self.piece,
+            [self.prompt],
             self.tokenizer,
             self.seconds,
             beam_size=1,
@@ -278,10 +269,10 @@ class _Resampler:
             sampling_temperature=temperature,
         )[0]
 
-    def _piece_encoding(self, model: Any) -> Any:
-        """This piece's encoder output: a slice of the batch's on a CPU; on a GPU, ``model`` encodes it again."""
+    def _piece_encoding(self) -> Any:
+        """This piece's encoder output: a slice of the batch's on a CPU; on a GPU, encoded again."""
         if self.owner.device == "cpu":
             batch = np.asarray(self.part.encoded)
             return ctranslate2.StorageView.from_array(np.ascontiguousarray(batch[self.index : self.index + 1]))
         features = np.ascontiguousarray(self.part.features[self.index : self.index + 1])
-        return model.encode(ctranslate2.StorageView.from_array(features))
+        return self.sampler.encode(ctranslate2.StorageView.from_array(features))

@@ -4,8 +4,9 @@ A batch of pieces is padded to Whisper's 30 s window (the encoder takes no atten
 input is always the full window) and decoded with timestamps by one beam search; the timestamp
 tokens are split here rather than by the tokenizer, so any Whisper checkpoint (hub, fine-tuned,
 training export) works the same way. One teacher-forced pass over what was generated gives the
-scores the silence check needs. A looping piece is decoded again with a repetition penalty, then
-sampled once per fallback temperature (torch's seed set before each). Segments carry no word timestamps in this backend.
+scores the silence check needs. The beam search has a repetition penalty; a piece that loops all
+the same is sampled once per fallback temperature (torch's seed set before each). Segments carry
+no word timestamps in this backend.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import numpy as np
 
 from workers.speech.backends import Segment
 from workers.speech.backends.decoding import (
-    BEAM_AGAIN,
     Decoded,
     DecodeOptions,
     settle,
@@ -73,22 +73,22 @@ class TransformersRecogniser:
         language, task = (language, task) if self.multilingual else ("en", "transcribe")
         features = self._features(pieces)
         budget = token_budget(max(len(piece) for piece in pieces) / SAMPLE_RATE, self.options)
-        generated = self._generate(features, language, task, budget, num_beams=self.options.beam_size)
+        generated = self._generate(
+            features, language, task, budget, num_beams=self.options.beam_size,
+            repetition_penalty=self.options.repetition_penalty,
+        )  # fmt: skip
         scores = self._scores(features, self._prompt(language, task), generated)
         results: list[list[Segment]] = []
         for index, (tokens, (average, no_speech)) in enumerate(zip(generated, scores, strict=True)):
             first = Decoded(tokens, self._text(tokens), average, no_speech)
 
             def resample(temperature: float, index: int = index) -> Decoded:
-                if temperature == BEAM_AGAIN:
-                    logger.info("decoding a looping piece again with a repetition penalty")
-                    penalty = self.options.repetition_penalty
-                    search = {"num_beams": self.options.beam_size, "repetition_penalty": penalty}
-                else:
-                    logger.info("decoding a looping piece again at temperature %.1f", temperature)
-                    self.torch.manual_seed(self.options.seed)
-                    search = {"do_sample": True, "temperature": temperature, "num_beams": 1}
-                again = self._generate(features[index : index + 1], language, task, budget, **search)[0]
+                logger.info("decoding a looping piece again at temperature %.1f", temperature)
+                self.torch.manual_seed(self.options.seed)
+                again = self._generate(
+                    features[index : index + 1], language, task, budget, do_sample=True, temperature=temperature,
+                    num_beams=1,
+                )[0]  # fmt: skip
                 return Decoded(again, self._text(again))
 
             decoded = settle(first, resample, self.options)
