@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Iterable
 
 from common.errors import StartupError
@@ -19,10 +20,14 @@ from models.base import TabularModel
 logger = logging.getLogger(__name__)
 
 MODELS: dict[str, TabularModel] = {}
+NAME = re.compile(r"[a-z_]{1,32}")
 
 
 def register(model: TabularModel) -> None:
     """Add a model; registering the same object again is harmless, another one of the name is refused."""
+    if not NAME.fullmatch(model.name):
+        # The name is a chat command: Telegram takes lowercase letters and underscores, the parser too.
+        raise StartupError(f"the model name {model.name!r} cannot be a command: use a-z and _ (at most 32)")
     if MODELS.get(model.name, model) is not model:
         raise StartupError(f"two models are called {model.name!r}: {MODELS[model.name]!r} and {model!r}")
     MODELS[model.name] = model
