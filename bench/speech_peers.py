@@ -17,9 +17,12 @@ class PeerRun:
     cues: list[Cue]  # one cue per segment on one line: what a plain SRT writer makes of them
 
 
-def run_peers(model: Path, audio: Path, *, threads: int, beam_size: int, batch_size: int) -> list[PeerRun]:
-    """``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline``: same model,
-    beam and batch as the project's job, loaded before timing; each warmed up on a short clip first."""
+def run_peers(
+    model: Path, audio: Path, *, threads: int, beam_size: int, batch_size: int, repetition_penalty: float
+) -> list[PeerRun]:
+    """``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline`` as it comes
+    and with the project's repetition penalty: same model, beam and batch as the project's job,
+    loaded before timing; each warmed up on a short clip first."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
     model_ = WhisperModel(str(model), device="cpu", compute_type="int8", cpu_threads=threads)
@@ -31,6 +34,15 @@ def run_peers(model: Path, audio: Path, *, threads: int, beam_size: int, batch_s
         f"faster-whisper BatchedInferencePipeline (batch {batch_size}, beam {beam_size})": (
             lambda source: BatchedInferencePipeline(model_).transcribe(
                 source, language="sv", beam_size=beam_size, batch_size=batch_size
+            )
+        ),
+        f"  the same with repetition_penalty={repetition_penalty}": (
+            lambda source: BatchedInferencePipeline(model_).transcribe(
+                source,
+                language="sv",
+                beam_size=beam_size,
+                batch_size=batch_size,
+                repetition_penalty=repetition_penalty,
             )
         ),
     }

@@ -39,6 +39,7 @@ def test_defaults_are_documented_values(monkeypatch):
         ("MAX_VIDEO_SECONDS", "ten", "MAX_VIDEO_SECONDS"),
         ("ASR_BACKEND", "onnx", "ASR_BACKEND"),
         ("ASR_DEVICE", "tpu", "ASR_DEVICE"),
+        ("ASR_REPETITION_PENALTY", "0.5", "ASR_REPETITION_PENALTY"),
         ("MONITOR_CRON", "daily", "MONITOR_CRON must be a cron expression"),
         ("MONITOR_TZ", "Mars/Olympus", "MONITOR_TZ is not a known time zone"),
         ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL must be an http"),

@@ -155,6 +155,7 @@ def test_real_processes_console_and_worker(process_env, media_server, tiny_model
         "ASR_DEVICE": "cpu",
         "ASR_BEAM_SIZE": "3",
         "ASR_BATCH_SIZE": "4",
+        "ASR_REPETITION_PENALTY": "1.1",
         "ALLOWED_VIDEO_HOSTS": "youtube.com",
         "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
         "MODEL_DIR": str(tmp_path / "models"),
@@ -179,8 +180,9 @@ def test_real_processes_console_and_worker(process_env, media_server, tiny_model
             worker.wait(timeout=30)
     assert done.returncode == 0, done.stderr + log.read_text()
     assert "Transcript (" in done.stdout and "Subtitles (.srt)" in done.stdout
-    assert "ASR model" in log.read_text() and "ready (ctranslate2 on cpu, beam 3, batch 4)" in log.read_text(), (
-        "loaded at start, with ASR_BEAM_SIZE and ASR_BATCH_SIZE"
+    ready = "ready (ctranslate2 on cpu, beam 3, batch 4, repetition penalty 1.1)"
+    assert "ASR model" in log.read_text() and ready in log.read_text(), (
+        "loaded at start, with ASR_BEAM_SIZE, ASR_BATCH_SIZE and ASR_REPETITION_PENALTY"
     )
 
 

@@ -155,7 +155,10 @@ def _install_speech(settings: Settings, registry: Any) -> None:
 
     speech = settings.speech
     device = resolve_device(speech.ASR_DEVICE, torch_too=speech.ASR_BACKEND == "transformers" or bool(speech.MT_MODEL))
-    options = DecodeOptions(beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device))
+    options = DecodeOptions(
+        beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device),
+        repetition_penalty=speech.ASR_REPETITION_PENALTY,
+    )  # fmt: skip
     models = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, device, options=options)
     runtime.install(runtime.SpeechRuntime(
         models=models, links=LinkPolicy.from_settings(settings.video), cookies=settings.video.YTDLP_COOKIES,
@@ -164,8 +167,8 @@ def _install_speech(settings: Settings, registry: Any) -> None:
     log_at_start()  # the JavaScript runtime YouTube needs, or what to install
     try:
         source, _ = models.current()
-        logger.info("ASR model %s ready (%s on %s, beam %d, batch %d)", source.tag, source.backend, models.device,
-                    options.beam_size, options.batch_size)
+        logger.info("ASR model %s ready (%s on %s, beam %d, batch %d, repetition penalty %.2g)", source.tag,
+                    source.backend, models.device, options.beam_size, options.batch_size, options.repetition_penalty)
     except Exception as exc:  # the worker still serves: each job reports the model error to its user
         logger.error("ASR model not loaded at start: %s", exc)
 
