@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 MODELS: dict[str, TabularModel] = {}
 NAME = re.compile(r"[a-z_]{1,32}")
+# The bots' own commands (bot/parsing.py; a test keeps the two equal): a model of one of these names
+# would be shadowed by the command, or shadow it.
+BUILT_IN_COMMANDS = frozenset(
+    {"help", "start", "status", "cancel", "subscribe", "unsubscribe", "monitor", "transcribe", "translate"}
+)
 
 
 def register(model: TabularModel) -> None:
@@ -28,6 +33,11 @@ def register(model: TabularModel) -> None:
     if not NAME.fullmatch(model.name):
         # The name is a chat command: Telegram takes lowercase letters and underscores, the parser too.
         raise StartupError(f"the model name {model.name!r} cannot be a command: use a-z and _ (at most 32)")
+    if model.name in BUILT_IN_COMMANDS:
+        raise StartupError(
+            f"the model name {model.name!r} is a built-in command (/{model.name}): "
+            f"give the model another name (taken: {', '.join(sorted(BUILT_IN_COMMANDS))})"
+        )
     if MODELS.get(model.name, model) is not model:
         raise StartupError(f"two models are called {model.name!r}: {MODELS[model.name]!r} and {model!r}")
     MODELS[model.name] = model

@@ -8,6 +8,7 @@ round. No other file knows the model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ import pytest
 import redis
 from matplotlib.figure import Figure
 
+from bot.parsing import COMMANDS
+from common.errors import StartupError
 from common.feature_store import LocalFeatureStore
 from common.jobs import FeatureValue, PredictionResult
 from common.outbox import stream_name
@@ -30,6 +33,7 @@ from common.registry import LocalModelRegistry, ModelVersion
 from common.schemas import ModelSchema, NumericFeature
 from common.settings import DataSettings
 from models import MODELS, DataSources, Sample, TabularModel
+from models.registry import BUILT_IN_COMMANDS, register
 from tests.conftest import REPO
 from tests.helpers import stop_process
 
@@ -127,6 +131,42 @@ def run(module: str, *args: str, env: dict[str, str], stdin: str = "") -> subpro
 
 def test_this_process_knows_only_the_built_in_models():
     """Defining a model registers nothing: only EXTRA_MODELS (or a line in models/registry.py) does."""
+    assert list(MODELS) == ["iris", "titanic"]
+
+
+def named(name: str) -> Tiny:
+    """A Tiny whose schema (and so command and registry name) is ``name``."""
+    model = Tiny()
+    model.schema = dataclasses.replace(TINY, model=name)
+    return model
+
+
+def test_the_registry_knows_every_built_in_command_of_the_parser():
+    assert BUILT_IN_COMMANDS == COMMANDS
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN_COMMANDS))
+def test_a_model_named_like_a_built_in_command_is_refused_with_the_taken_names(name: str):
+    with pytest.raises(StartupError) as raised:
+        register(named(name))
+    assert str(raised.value) == (
+        f"the model name '{name}' is a built-in command (/{name}): give the model another name "
+        "(taken: cancel, help, monitor, start, status, subscribe, transcribe, translate, unsubscribe)"
+    )
+    assert list(MODELS) == ["iris", "titanic"]
+
+
+@pytest.mark.parametrize("name", ["Tiny", "tiny-2", "t" * 33, ""])
+def test_a_model_name_that_cannot_be_a_chat_command_is_refused(name: str):
+    with pytest.raises(StartupError, match="cannot be a command: use a-z and _ \\(at most 32\\)"):
+        register(named(name))
+    assert list(MODELS) == ["iris", "titanic"]
+
+
+def test_another_model_of_a_taken_name_is_refused_and_the_same_one_again_is_harmless():
+    register(MODELS["iris"])
+    with pytest.raises(StartupError, match="two models are called 'iris'"):
+        register(named("iris"))
     assert list(MODELS) == ["iris", "titanic"]
 
 
