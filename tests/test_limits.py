@@ -22,7 +22,9 @@ def test_a_user_over_the_rate_limit_is_told_when_to_come_back(connection):
     with pytest.raises(Busy) as refused:
         limits.admit("telegram:7", PREDICT)
     assert 59 <= refused.value.retry_after <= 60
-    assert str(refused.value).endswith(f"busy, try again in {refused.value.retry_after} s.")
+    assert str(refused.value) == (
+        f"You have sent 2 jobs in the last 60 s, my limit: busy, try again in {refused.value.retry_after} s."
+    )
     limits.admit("telegram:8", PREDICT)  # another user
     limits.admit("discord:7", PREDICT)  # the same id on another platform is another user
 
@@ -69,6 +71,26 @@ def test_a_wait_under_a_second_is_rounded_up_to_one(connection):
     assert refused.value.retry_after == 1
     clock.now += 0.5
     limits.admit("telegram:7", PREDICT)
+
+
+def test_a_limit_of_no_jobs_refuses_every_job_for_a_whole_window(connection):
+    """jobs_per_window=0 admits nothing: the user is told to come back after the window, not in "0 s"."""
+    limits = Limits(connection, JobQueue(connection), LimitOptions(jobs_per_window=0, window_s=60), clock=Clock())
+    with pytest.raises(Busy) as refused:
+        limits.admit("telegram:7", PREDICT)
+    assert refused.value.retry_after == 60
+
+
+def test_a_full_queue_is_refused_with_its_retry_time_and_logged(connection, caplog):
+    """The refusal carries queue_full_retry_s; the warning names the queue, its length and the user."""
+    queue = JobQueue(connection)
+    limits = Limits(connection, queue, LimitOptions(max_queue_length=1, queue_full_retry_s=45))
+    queue.enqueue(PREDICT, "workers.predict.run", {})
+    with caplog.at_level("WARNING", logger="bot.limits"), pytest.raises(Busy) as refused:
+        limits.admit("telegram:7", PREDICT)
+    assert refused.value.retry_after == 45
+    assert str(refused.value) == "Sorry, my queue is full right now: busy, try again in 45 s."
+    assert caplog.messages == ["queue predict is full (1 waiting): refusing a job of telegram:7"]
 
 
 def test_a_full_queue_refuses_new_jobs(connection):
