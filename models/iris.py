@@ -15,7 +15,7 @@ from common.errors import BadCommand
 from common.jobs import FeatureValue, PredictionResult
 from common.schemas import ModelSchema, NumericFeature
 from models.base import DataSources, Sample, TabularModel
-from models.values import parse_named, parse_positional
+from models.values import parse_named, parse_positional, split_values
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,8 +49,11 @@ class Iris(TabularModel):
     algorithm = "knn"
 
     def parse(self, arguments: list[str]) -> dict[str, FeatureValue]:
-        """Four measurements in cm, by position (`5.1 3.5 1.4 0.2`) or by name (`petal_width=0.2`)."""
-        tokens = [token for argument in arguments for token in argument.split(",") if token]
+        """Four measurements in cm, by position (`5.1 3.5 1.4 0.2`, `5,1 3,5 1,4 0,2`) or by name (`petal_width=0.2`).
+
+        The comma: a separator, or a decimal comma where that is the only reading (models.values.split_values).
+        """
+        tokens = split_values(arguments, len(IRIS.features))
         if tokens and all("=" in token for token in tokens):
             return parse_named(IRIS, tokens)
         if any("=" in token for token in tokens):
@@ -58,7 +61,7 @@ class Iris(TabularModel):
                 f"Give all four measurements by position or all by name, not mixed. Example: {IRIS.example}"
             )
         described = "4 measurements in cm (sepal length, sepal width, petal length, petal width)"
-        return parse_positional(IRIS, tokens, described)
+        return parse_positional(IRIS, arguments, described)
 
     def reply_text(self, result: PredictionResult) -> str:
         ranked = sorted(result.probabilities.items(), key=lambda kv: -kv[1])

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from common.registry import LocalModelRegistry, ModelVersion
 
 TITANIC_TITLES = ("Mr", "Mrs", "Miss", "Master", "Rare")
+# These words and no others: /help, the option's description and the error for any other word list them.
+SEX_ALIASES = {"f": "female", "woman": "female", "m": "male", "man": "male"}
 
 TITANIC = ModelSchema(
     model="titanic",
@@ -37,8 +39,8 @@ TITANIC = ModelSchema(
         ChoiceFeature(
             "sex",
             ("female", "male"),
-            help="female or male",
-            aliases={"f": "female", "woman": "female", "m": "male", "man": "male"},
+            help=f"female or male (also {', '.join(SEX_ALIASES)})",
+            aliases=SEX_ALIASES,
         ),
         NumericFeature("age", 0.1, 100, "years", help="age in years"),
         NumericFeature("sibsp", 0, 10, integer=True, required=False, default=0, help="siblings and spouses aboard"),
@@ -71,7 +73,7 @@ TITANIC = ModelSchema(
         "children": "parch",
     },
 )
-SEA, SKY, HULL = "#1f4e79", "#cfe2f3", "#2b2b2b"
+SEA, SKY, NIGHT, HULL = "#1f4e79", "#cfe2f3", "#3a3f4b", "#2b2b2b"
 
 
 def titanic_title(sex: str, age: float) -> str:
@@ -79,6 +81,14 @@ def titanic_title(sex: str, age: float) -> str:
     if sex == "male":
         return "Master" if age < 15 else "Mr"
     return "Miss" if age < 18 else "Mrs"
+
+
+def age_in_words(age: float) -> str:
+    """'29', '29.5'; under a year in months ('6 months'), as people say a baby's age."""
+    if age >= 1:
+        return f"{age:g}"
+    months = max(1, round(age * 12))
+    return f"{months} month{'s' if months != 1 else ''}"
 
 
 def passenger_in_words(features: Mapping[str, Any]) -> tuple[str, str]:
@@ -96,7 +106,8 @@ class Titanic(TabularModel):
     title = "Titanic"
     summary = "Would a passenger survive? /titanic pclass=1 sex=female age=29"
     help = (
-        "Would this passenger have survived the Titanic? Needed: pclass (1-3), sex, age.\n"
+        "Would this passenger have survived the Titanic? "
+        "Needed: pclass (1-3), sex (female/f/woman or male/m/man), age.\n"
         "Optional: sibsp, parch (relatives aboard, default 0), fare (£), embarked (S, C or Q), title."
     )
     algorithm = "xgboost"
@@ -109,18 +120,22 @@ class Titanic(TabularModel):
 
     def reply_text(self, result: PredictionResult) -> str:
         verdict = "would have survived" if result.label == "survived" else "would not have survived"
-        pclass, person = passenger_in_words(result.features)
-        age = result.features.get("age")
-        years = f" of {float(age):g}" if age is not None else ""
         return (
-            f"Titanic: a {pclass}-class {person}{years} {verdict} "
+            f"Titanic: a {self.passenger(result.features)} {verdict} "
             f"({result.probability:.0%} sure). Model v{result.version}."
         )
+
+    def passenger(self, features: Mapping[str, Any]) -> str:
+        """'1st-class woman of 29', '3rd-class boy of 6 months': the reply's and the picture's words."""
+        pclass, person = passenger_in_words(features)
+        age = features.get("age")
+        years = f" of {age_in_words(float(age))}" if age is not None else ""
+        return f"{pclass}-class {person}{years}"
 
     def describe(self, features: Mapping[str, Any]) -> str:
         pclass, person = passenger_in_words(features)
         age = features.get("age")
-        years = f", {float(age):g}" if age is not None else ""
+        years = f", {age_in_words(float(age))}" if age is not None else ""
         relatives = int(features.get("sibsp") or 0) + int(features.get("parch") or 0)
         family = f", {relatives} relative{'s' if relatives != 1 else ''}" if relatives else ", alone"
         fare = f", £{float(features['fare']):.0f}" if features.get("fare") is not None else ""
@@ -142,7 +157,8 @@ class Titanic(TabularModel):
         scene.set_xlim(0, 10)
         scene.set_ylim(0, 6)
         scene.axis("off")
-        scene.add_patch(Rectangle((0, 2), 10, 4, color=SKY if survived else "#3a3f4b"))
+        sky = SKY if survived else NIGHT
+        scene.add_patch(Rectangle((0, 2), 10, 4, color=sky))
         scene.add_patch(Rectangle((0, 0), 10, 2.2, color=SEA))
         _ship(scene, sinking=not survived)
         if survived:
@@ -153,6 +169,12 @@ class Titanic(TabularModel):
         else:
             rng = np.random.default_rng(0)
             scene.scatter(rng.uniform(0, 10, 60), rng.uniform(3, 6, 60), s=2, color="white")
+        # Who it was, in the text answer's words: a picture forwarded alone still says it. The box
+        # (the sky's colour) keeps the stars out of the letters.
+        scene.text(
+            0.25, 5.75, f"A {self.passenger(result.features)}", fontsize=15, fontweight="bold", va="top",
+            color=HULL if survived else "white", bbox={"facecolor": sky, "edgecolor": "none", "pad": 3},
+        )  # fmt: skip
         verdict = figure.add_axes((0, 0, 1, 0.22))
         verdict.axis("off")
         colour = "#38761d" if survived else "#990000"
