@@ -29,7 +29,7 @@ NUMBERS = [
     "-1e999",
     "0x1F",
     "1_0",
-    "1,5",
+    "1,5,5",  # 1,5 alone is read as 1.5 (a decimal comma); two commas are a list, here of too many numbers
     "١٢",
     "½",
     "5..1",

@@ -234,3 +234,96 @@ def test_echoed_input_is_cut_to_40_characters(given, shown):
         parse(f"/titanic pclass=1 sex={given} age=29")
     assert f"not '{shown}'." in str(raised.value)
 
+
+# Decimal commas (5,1, as written in Sweden) and the words a choice takes (issue 15, point 7).
+
+IRIS_5_1 = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/iris 5,1 3,5 1,4 0,2",
+        "/iris 5,1 3.5 1,4 0.2",
+        "/iris sepal_length=5,1 sepal_width=3,5 petal_length=1,4 petal_width=0,2",
+        "/iris 5.1,3.5,1.4,0.2",
+        "/iris 5.1, 3.5, 1.4, 0.2",
+    ],
+)
+def test_iris_takes_decimal_commas_where_commas_cannot_separate_the_four(text):
+    """8 numbers if every comma separated, 4 if each 5,1 is one: only the second fits, so it is read."""
+    assert parse(text) == Predict("iris", IRIS_5_1)
+
+
+def test_commas_that_give_four_numbers_as_separators_still_separate():
+    assert parse("/iris 5,1,3,5").features == {  # type: ignore[union-attr]
+        "sepal_length": 5.0, "sepal_width": 1.0, "petal_length": 3.0, "petal_width": 5.0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "gave"),
+    [
+        ("/iris 5,1 3,5 1,4", "you gave 6, or 3 reading 5,1 as 5.1."),
+        ("/iris 5,1 3,5 1,4 0,2 6,3", "you gave 10, or 5 reading 5,1 as 5.1."),
+        ("/iris 4,9 3 1,4", "you gave 5, or 3 reading 4,9 as 4.9."),
+    ],
+)
+def test_a_wrong_count_with_decimal_commas_names_both_readings(text, gave):
+    with pytest.raises(BadCommand) as raised:
+        parse(text)
+    assert str(raised.value) == (
+        "/iris takes 4 measurements in cm (sepal length, sepal width, petal length, petal width); "
+        f"{gave} Example: /iris 5.1 3.5 1.4 0.2"
+    )
+
+
+def test_titanic_takes_decimal_commas_and_errors_echo_them_as_typed():
+    features = parse("/titanic pclass=1 sex=female age=0,5 fare=71,28").features  # type: ignore[union-attr]
+    assert (features["age"], features["fare"]) == (0.5, 71.28)
+    with pytest.raises(BadCommand, match=r"must be a whole number, not 1,5\. "):
+        parse("/titanic pclass=1 sex=female age=29 sibsp=1,5")
+    with pytest.raises(BadCommand, match=r"must be between 1 and 12 cm; 50,1 is out of range\. "):
+        parse("/iris 50,1 3,5 1,4 0,2")
+
+
+@pytest.mark.parametrize("fare", ["1,000", "71,283"])
+def test_a_comma_that_may_group_thousands_is_not_guessed(fare):
+    """1,000: a thousand in English, 1.0 in Swedish; the user is asked rather than either read."""
+    with pytest.raises(BadCommand) as raised:
+        parse(f"/titanic pclass=1 sex=female age=29 fare={fare}")
+    grouped, point = fare.replace(",", ""), fare.replace(",", ".")
+    assert str(raised.value).startswith(
+        f"fare (ticket price in pounds (default: typical for the class)): {fare} could be {grouped} or {point}; "
+        "write it without the comma or with a point. Example: /titanic "
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "sex"),
+    [("female", "female"), ("F", "female"), ("woman", "female"), ("Male", "male"), ("m", "male"), ("MAN", "male")],
+)
+def test_sex_takes_female_or_male_and_the_documented_aliases_in_any_case(word, sex):
+    assert parse(f"/titanic pclass=1 sex={word} age=29").features["sex"] == sex  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("word", ["lady", "girl", "boy", "w", "women", "fem"])
+def test_any_other_word_for_sex_is_refused_listing_the_accepted_ones(word):
+    with pytest.raises(BadCommand) as raised:
+        parse(f"/titanic pclass=1 sex={word} age=29")
+    assert str(raised.value) == (
+        f"sex must be one of female, male (also f, woman, m, man), not '{word}'. "
+        "Example: /titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C"
+    )
+
+
+def test_the_help_and_the_option_description_name_every_word_sex_takes():
+    from bot.replies import help_text
+    from common.schemas import ChoiceFeature
+    from models.titanic import SEX_ALIASES, TITANIC
+
+    sex = TITANIC.feature("sex")
+    assert isinstance(sex, ChoiceFeature) and sex.aliases == SEX_ALIASES
+    assert sex.help == "female or male (also f, woman, m, man)"
+    assert "sex (female/f/woman or male/m/man)" in help_text()
+    assert sorted(SEX_ALIASES) == ["f", "m", "man", "woman"]
