@@ -14,8 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,6 +91,31 @@ def kill_the_worker_of(connection: redis.Redis, job_id: str, name: str, run: int
     return pid
 
 
+@contextlib.contextmanager
+def maintenance_passes(connection: redis.Redis, queue: str) -> Iterator[Callable[[], int]]:
+    """Counts the idle workers' searches for abandoned jobs of ``queue``: RQ takes a cleaning lock for each.
+
+    Keyspace notifications report every SET of that key, so a test waits for passes, not for time.
+    """
+    connection.config_set("notify-keyspace-events", "K$")
+    db = connection.connection_pool.connection_kwargs.get("db", 0)
+    pubsub = connection.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"__keyspace@{db}__:rq:clean_registries:{queue}")
+    seen = 0
+
+    def passes() -> int:
+        nonlocal seen
+        while (message := pubsub.get_message(timeout=0.05)) is not None:
+            seen += message["data"] == b"set"
+        return seen
+
+    try:
+        yield passes
+    finally:
+        pubsub.close()
+        connection.config_set("notify-keyspace-events", "")
+
+
 def test_a_job_of_a_killed_worker_is_retried_on_another_and_answered_once(connection, process_env):
     supervisor = start_workers(process_env, processes=2)
     try:
@@ -118,7 +142,9 @@ def test_a_long_job_of_a_live_worker_is_not_taken_for_abandoned(connection, proc
         job_id = hold(connection, "long", "long")
         wait_for(lambda: runs(connection, "long") == 1, timeout=30)
         wait_for(lambda: len(child_pids(supervisor)) == 2 and len(Worker.all(connection=connection)) == 2, timeout=20)
-        time.sleep(5)
+        with maintenance_passes(connection, PREDICT) as passes:
+            # Each pass searches for abandoned jobs; three at 1 s intervals outlast the 2 s TTL, however slow we are.
+            wait_for(lambda: passes() >= 3 or runs(connection, "long") > 1, timeout=60)
         assert runs(connection, "long") == 1, "not started a second time"
         connection.set(release_key("long"), 1)
         [answer] = wait_for(lambda: messages(connection, "long"), timeout=30)

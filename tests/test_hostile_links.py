@@ -307,10 +307,20 @@ def corpus() -> list[tuple[str, str]]:
 CORPUS = corpus()
 
 
-def test_the_link_corpus_is_large_and_covers_both_commands():
-    assert len(CORPUS) >= 200
-    assert {text.split()[0] for text, _ in CORPUS} == {"/transcribe", "/translate"}
-    assert len({text for text, _ in CORPUS}) == len(CORPUS), "no duplicates"
+REASONS = [NOT_ALLOWED, PRIVATE, SCHEME, NOT_LINK, CREDENTIALS, MALFORMED, PLAYLIST, NO_VIDEO, LIVE, TOO_LONG, ONE_LINK]
+
+
+def test_the_link_corpus_draws_every_reason_from_both_commands(connection):
+    """Every reason the link checks give is the answer to some entry, of /transcribe and of /translate alike."""
+    commands = Commands(JobQueue(connection), POLICY, resolve=real_localhost)
+    given: dict[str, set[str]] = {reason: set() for reason in REASONS}
+    for text, _ in CORPUS:
+        answer = commands.handle(text, ReplyTo("console-hostile", "chat")).text
+        for reason in REASONS:
+            if reason in answer:
+                given[reason].add(text.split()[0])
+    assert [reason for reason, where in given.items() if not where] == []
+    assert set.union(*given.values()) == {"/transcribe", "/translate"}
 
 
 @pytest.mark.parametrize(("text", "reply"), CORPUS, ids=[f"{i:03d}" for i in range(len(CORPUS))])

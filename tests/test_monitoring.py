@@ -315,7 +315,9 @@ def test_run_now_end_to_end_posts_one_picture_per_chat_once_per_round(process_en
 @pytest.mark.slow
 def test_the_scheduler_catches_up_the_missed_round_once_at_start(process_env, connection, tmp_path):
     """`python -m scheduler` runs the latest due round at start (not one per missed round), then waits."""
-    env = {**process_env, "MONITOR_CRON": "0 * * * *", "TELEGRAM_MONITOR_CHATS": "-100777"}
+    # Hourly, half an hour away from now: 24 rounds were due in the last day, and none falls due during the test.
+    minute = (datetime.now(UTC).minute + 30) % 60
+    env = {**process_env, "MONITOR_CRON": f"{minute} * * * *", "MONITOR_TZ": "UTC", "TELEGRAM_MONITOR_CHATS": "-100777"}
     daemon = run_scheduler(env)
     try:
         deadline = datetime.now(UTC) + timedelta(seconds=60)
