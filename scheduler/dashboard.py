@@ -36,6 +36,13 @@ VERSION = "#8e24aa"
 
 
 def render(summary: Summary) -> bytes:
+    buffer = io.BytesIO()
+    draw(summary).savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def draw(summary: Summary) -> Figure:
+    """The dashboard as a Figure (render saves it; tests read its artists)."""
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     grid = GridSpec(3, 3, figure=figure, height_ratios=(0.55, 3.3, 2.2), hspace=0.5, wspace=0.35,
                     left=0.06, right=0.97, top=0.96, bottom=0.03)
@@ -43,9 +50,7 @@ def render(summary: Summary) -> bytes:
     _accuracy(figure.add_subplot(grid[1, :2]), summary)
     _confusion(figure.add_subplot(grid[1, 2]), summary)
     _latest(figure.add_subplot(grid[2, :]), summary)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
 def _header(axes: Axes, summary: Summary) -> None:
@@ -92,8 +97,13 @@ def _accuracy(axes: Axes, summary: Summary) -> None:
         colours = [GOOD if p.correct == p.total else BAD if p.correct == 0 else "#f9a825" for p in points]
         axes.scatter(x, [p.correct / p.total for p in points], c=colours, s=20, zorder=3, alpha=0.75,
                      label="each round")
-        axes.plot(x, [p.rolling for p in points], color=NEUTRAL, linewidth=2.5, label="last 7 days")
-        axes.plot(x, [p.cumulative for p in points], color=INK, linewidth=1, alpha=0.6, label="all time")
+    if len(points) > 1:  # a line through one point is not drawn: no line, no legend entry
+        rolling, cumulative = [p.rolling for p in points], [p.cumulative for p in points]
+        # Within the first 7 days the two are one line (the thin one hidden under the thick): one entry.
+        same = rolling == cumulative
+        axes.plot(x, rolling, color=NEUTRAL, linewidth=2.5, label="last 7 days = all time" if same else "last 7 days")
+        if not same:
+            axes.plot(x, cumulative, color=INK, linewidth=1, alpha=0.6, label="all time")
     for when, version in summary.version_changes:
         at = float(mdates.date2num(when))
         axes.axvline(at, color=VERSION, linestyle="--", linewidth=1.5, zorder=2)
@@ -101,13 +111,19 @@ def _accuracy(axes: Axes, summary: Summary) -> None:
     axes.set_xlim(left, right)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8, tz=zone)
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
+    # Days as "01 Dec", no offset: the offset ("2026-Dec") sat at the axis' end beside the legend.
+    formats = ["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"]
+    zero_formats = ["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"]
+    axes.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, tz=zone, formats=formats, zero_formats=zero_formats, show_offset=False)
+    )
     axes.set_ylim(-0.05, 1.18)  # headroom above 100% for the version labels
     axes.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes.grid(alpha=0.25)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="upper left", bbox_to_anchor=(-0.01, -0.08), fontsize=8, ncol=5, frameon=False)
+    if axes.get_legend_handles_labels()[0]:  # no rounds yet: nothing drawn, no legend
+        axes.legend(loc="upper left", bbox_to_anchor=(-0.01, -0.08), fontsize=8, ncol=5, frameon=False)
 
 
 def _promise(axes: Axes, summary: Summary, times: list[float], left: float, right: float) -> None:
@@ -119,7 +135,8 @@ def _promise(axes: Axes, summary: Summary, times: list[float], left: float, righ
     values = [*promised, promised[-1]]
     axes.step(edges, values, where="post", color=MUTED, linestyle=":", linewidth=1.5, label="cross-validation")
     floor = [max(value - summary.threshold, 0.0) for value in values]
-    axes.fill_between(edges, 0, floor, step="post", color=BAD, alpha=0.07, linewidth=0, label="drift zone")
+    if np.nanmax(floor) > 0:  # a zone of no height is not drawn, nor listed
+        axes.fill_between(edges, 0, floor, step="post", color=BAD, alpha=0.07, linewidth=0, label="drift zone")
 
 
 def _confusion(axes: Axes, summary: Summary) -> None:
