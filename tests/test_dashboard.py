@@ -46,8 +46,8 @@ def legend(axes: Axes) -> list[str]:
 
 def drawn(axes: Axes) -> list[str]:
     """The labels of the artists that show something: a line through two points or more, points, an area."""
-    lines = [str(line.get_label()) for line in axes.lines if len(line.get_xdata()) > 1]
-    others = [str(c.get_label()) for c in axes.collections if len(c.get_offsets()) and c.get_paths()]
+    lines = [str(line.get_label()) for line in axes.lines if np.size(line.get_xdata()) > 1]
+    others = [str(c.get_label()) for c in axes.collections if np.size(c.get_offsets()) and c.get_paths()]
     return [label for label in lines + others if not label.startswith("_")]
 
 
