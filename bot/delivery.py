@@ -2,8 +2,9 @@
 
 The adapter supplies a :class:`Platform` (send text, send a file, edit the acknowledgement) and
 maps its library's errors to :class:`RetryLater`, :class:`Transient` or :class:`Undeliverable`.
-An outbox entry is acked only after the platform accepted every part of it; the parts already
-sent are counted in Redis, so a restart continues with the next part instead of repeating them.
+An outbox entry is acked only after the platform accepted every part of it. Each part (and each
+piece of a split text) is remembered in Redis by job id and part name (:mod:`bot.delivered`), so a
+restart continues with the next piece, and a job that ran twice is shown once.
 Per job, the acknowledgement message is remembered in Redis (:class:`AckStore`): progress is
 edited into it, throttled, and the results reply to the user's message.
 """
@@ -26,6 +27,7 @@ from typing import IO, Protocol, TypeVar
 
 import redis
 
+from bot.delivered import ANSWERED, DeliveredParts, InFlight, part_name
 from bot.replies import REST_IN_FILE, delivery_notice, message_text
 from common import artifacts
 from common.jobs import OutboxMessage, ReplyTo
@@ -154,6 +156,7 @@ class Delivery:
         self.connection = connection
         self.reader = reader
         self.acks = AckStore(connection, platform.name)
+        self.delivered = DeliveredParts(connection, platform.name, reader.consumer)
         self.edit_interval_s = edit_interval_s
         self.ack_wait_s = ack_wait_s
         self._last_edit: dict[str, float] = {}
@@ -184,26 +187,32 @@ class Delivery:
                 await self.deliver(entry_id, message)
             except Undeliverable as exc:
                 logger.warning("dropping outbox entry %s of job %s: %s", entry_id, message.job_id, exc)
+            except InFlight as exc:
+                # Another consumer sends it now (it claimed the entry while we waited): ours stays pending.
+                logger.info("part %s of job %s is being sent by another bot", exc, message.job_id)
+                return
             except DeliveryError as exc:
                 # Left unacked: it is claimed again once stale; later entries wait to keep the order.
                 logger.error("could not deliver entry %s of job %s: %s", entry_id, message.job_id, exc)
                 return
             self.reader.ack(entry_id)
-            self.connection.delete(self._parts_key(entry_id))
 
     async def deliver(self, entry_id: str, message: OutboxMessage) -> None:
         reply = message.reply
         if message.kind == "progress" or (message.kind == "prediction" and not message.final):
-            await self._show_in_ack(message, reply)
+            await self._show_in_ack(entry_id, message, reply)
+            return
+        key, name = self.delivered.key(message, entry_id), part_name(message)
+        if message.kind == "failed" and self.delivered.answered(key):
+            logger.info("job %s failed after its answer was delivered: not shown", message.job_id)
             return
         ack = self.acks.get(message.job_id)
-        parts_done = int(self.connection.get(self._parts_key(entry_id)) or 0)
         for number, part in enumerate(await self._parts(message)):
-            if number < parts_done:
-                continue  # sent before a restart
-            await self._retrying(functools.partial(self._send_part, reply, ack, part))
-            self.connection.set(self._parts_key(entry_id), number + 1, ex=ACK_TTL_S)
+            if self.delivered.claim(key, f"{name}:{number}"):  # else sent before: a rerun or a restart
+                await self._retrying(functools.partial(self._send_part, reply, ack, part))
+                self.delivered.mark(key, f"{name}:{number}")
         if message.final:
+            self.delivered.mark(key, ANSWERED)
             self._pending_edit.pop(message.job_id, None)
             self._last_edit.pop(message.job_id, None)
         if message.final and ack is not None and ack.shows == "progress":
@@ -211,24 +220,28 @@ class Delivery:
             await self._retrying(lambda: self.platform.edit_text(ack, notice))
             self.acks.remember(message.job_id, replace(ack, shows="result"))
 
-    async def _show_in_ack(self, message: OutboxMessage, reply: ReplyTo) -> None:
+    async def _show_in_ack(self, entry_id: str, message: OutboxMessage, reply: ReplyTo) -> None:
         text = message_text(message)[: self.platform.text_limit]
+        # A verdict is a part of the answer, shown once; progress is only ever the newest state.
+        key, piece = self.delivered.key(message, entry_id), f"{part_name(message)}:0"
+        if message.kind != "progress" and not self.delivered.claim(key, piece):
+            return  # shown before: the job ran twice, or the entry is read again after a restart
         ack = await self._wait_for_ack(message.job_id)
         if ack is None:
             message_id = await self._retrying(lambda: self.platform.send_text(reply, None, text))
             if message.job_id:
                 shows = "progress" if message.kind == "progress" else "result"
                 self.acks.remember(message.job_id, Ack(reply.chat, message_id, shows=shows))
-            return
-        if message.kind == "progress":
+        elif message.kind == "progress":
             if time.monotonic() - self._last_edit.get(message.job_id, -1e9) < self.edit_interval_s:
                 self._pending_edit[message.job_id] = text  # shown by _flush_progress when due
                 return
-            shows = "progress"
+            await self._edit(message.job_id, ack, text, "progress")
         else:
             self._pending_edit.pop(message.job_id, None)
-            shows = "result"
-        await self._edit(message.job_id, ack, text, shows)
+            await self._edit(message.job_id, ack, text, "result")
+        if message.kind != "progress":
+            self.delivered.mark(key, piece)
 
     async def _edit(self, job_id: str, ack: Ack, text: str, shows: str) -> None:
         await self._retrying(lambda: self.platform.edit_text(ack, text))
@@ -303,6 +316,3 @@ class Delivery:
                 logger.info("%s: %s; retrying in %.1f s", self.platform.name, exc, BACKOFF_S[failures])
                 await asyncio.sleep(BACKOFF_S[failures])
                 failures += 1
-
-    def _parts_key(self, entry_id: str) -> str:
-        return f"delivered-parts:{self.platform.name}:{entry_id}"

@@ -119,3 +119,7 @@ class OutboxMessage(_Plain):
     # A text that the platform's limit splits into more messages than this is cut there (0: never):
     # a transcript, whose whole follows as a .txt file. Workers do not know the platforms' limits.
     max_parts: int = 0
+    # Which part of the job's answer this is ("verdict", "picture", "file:x.srt"): with job_id the key
+    # under which a bot remembers it delivered it, so a job that runs twice is shown once. Empty: the
+    # bot names it by kind and filename.
+    part: str = ""

@@ -43,5 +43,8 @@ def report_failure(
         )
     outbox.post(
         connection,
-        OutboxMessage(kind="failed", reply=ReplyTo.from_dict(reply), job_id=payload.get("job_id") or job.id, text=text),
+        OutboxMessage(
+            kind="failed", reply=ReplyTo.from_dict(reply), job_id=payload.get("job_id") or job.id, text=text,
+            part="failed",
+        ),
     )

@@ -21,7 +21,10 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
     result = MODELS[request.model].predict(bundle, version, [request.features])[0].to_dict()
     outbox.post(
         job.connection,
-        OutboxMessage(kind="prediction", reply=request.reply, job_id=job.id, result=result, final=not request.picture),
+        OutboxMessage(
+            kind="prediction", reply=request.reply, job_id=job.id, result=result, final=not request.picture,
+            part="verdict",
+        ),
     )
     if request.picture:
         # Rendering takes longer than predicting: it runs as its own job, off the text answer's path.

@@ -27,6 +27,7 @@ def run(payload: dict[str, Any]) -> str:
             result=request.result,
             artifact=key,
             filename=f"{result.model}-{request.job_id[:8]}.png",
+            part="picture",  # of the prediction's job: a render job run twice is shown once
         ),
     )
     return key

@@ -24,7 +24,8 @@ def post_results(
     text = f"{heading} ({note}):\n" + subtitles.to_text(segments).strip()
     # One message: the bot splits it to its platform's limit.
     transcript = OutboxMessage(
-        kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES
+        kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES,
+        part="transcript",
     )
     outbox.post(connection, transcript)
     base = _file_base(request)
@@ -48,6 +49,7 @@ def post_results(
                 artifact=key,
                 filename=filename,
                 final=index == len(files) - 1,
+                part=f"file:{filename}",
             ),
         )
     return keys
