@@ -68,10 +68,17 @@ def main() -> int:
     state_dir = settings.storage.DATA_DIR / "bot"
     if args.platform == "telegram":
         from bot.telegram import TelegramBot
+        from bot.telegram_receive import Webhook
 
         telegram = settings.telegram
+        webhook = None
+        if telegram.TELEGRAM_WEBHOOK_URL and telegram.TELEGRAM_WEBHOOK_SECRET:
+            secret = telegram.TELEGRAM_WEBHOOK_SECRET.get_secret_value()
+            redact_logs(secret)
+            webhook = Webhook(telegram.TELEGRAM_WEBHOOK_URL, *telegram.webhook_listen, secret)
         return TelegramBot(
-            token, telegram.TELEGRAM_API_URL, commands, connection, state_dir, local_mode=telegram.TELEGRAM_LOCAL_MODE
+            token, telegram.TELEGRAM_API_URL, commands, connection, state_dir, local_mode=telegram.TELEGRAM_LOCAL_MODE,
+            webhook=webhook,
         ).run()
     from bot.discord_adapter import DiscordBot
 

@@ -1,9 +1,11 @@
-"""The Telegram front end: python-telegram-bot long polling in, the "telegram" outbox out.
+"""The Telegram front end: python-telegram-bot updates in, the "telegram" outbox out.
 
 Handlers only translate: message text goes to :meth:`Commands.handle`, a voice note or audio/video
 file to :mod:`bot.telegram_uploads` (which downloads it through the Bot API); the answer is sent as a
 reply and remembered as the job's acknowledgement; :class:`bot.delivery.Delivery` sends the rest.
-AIORateLimiter keeps us inside Telegram's flood limits and retries a 429 after its retry_after.
+Updates come by long polling or webhook (:mod:`bot.telegram_receive`); the sends of all processes
+of the token keep to Telegram's flood limits together (:mod:`bot.telegram_limiter`), which also
+retries a 429 after its retry_after.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import redis
 from telegram import BotCommand, InputFile, Message, ReplyParameters, Update
+from telegram.constants import ChatAction
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -27,11 +30,22 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
-from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.delivery import Ack, AckStore, Delivery, DeliveryError, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.quick import QuickAnswers
+from bot.telegram_limiter import SharedRateLimiter
+from bot.telegram_receive import Webhook, drop_repeats, receive
 from bot.telegram_uploads import DOWNLOAD_LIMIT, LOCAL_DOWNLOAD_LIMIT, MEDIA, SPEECH_CAPTION, media_answer
 from common.errors import StartupError
 from common.jobs import ReplyTo
@@ -42,18 +56,6 @@ logger = logging.getLogger(__name__)
 
 OUTBOX = "telegram"
 PHOTO_LIMIT = 10 * 2**20  # larger pictures go as documents (up to upload_limit)
-POLL_LOCK = "bot:telegram:poller"
-POLL_LOCK_TTL_S = 30
-# Renew the lock if it is ours, else take it if it is free: 1 when we hold it afterwards.
-LEAD_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-return 0
-"""
-RELEASE_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 def command_list() -> list[BotCommand]:
@@ -111,6 +113,13 @@ class TelegramPlatform:
             if "not modified" not in str(exc):
                 raise
 
+    async def show_activity(self, reply: ReplyTo) -> None:
+        try:
+            async with _mapped_errors():
+                await self.bot.send_chat_action(int(reply.chat), ChatAction.UPLOAD_PHOTO)
+        except DeliveryError as exc:  # only a sign of life: the answer follows anyway
+            logger.info("chat action in %s not shown: %s", reply.chat, exc)
+
 
 def _replying(reply: ReplyTo) -> ReplyParameters | None:
     if not reply.message:
@@ -134,15 +143,30 @@ async def _mapped_errors() -> AsyncIterator[None]:
         raise Transient(exc.message) from exc
 
 
-def build_application(token: str, api_url: str, local_mode: bool = False) -> Application:
-    """PTB as the bot runs it: AIORateLimiter retries a 429 three times, then delivery's own path waits."""
+def namespace(token: str) -> str:
+    """Redis keys of one bot: by its id, the token's public part before ':'."""
+    return f"bot:telegram:{token.split(':')[0]}"
+
+
+def build_application(
+    token: str, api_url: str, local_mode: bool = False, connection: redis.Redis | None = None
+) -> Application:
+    """PTB as the bot runs it: a 429 is retried three times, then delivery's own path waits.
+
+    With ``connection`` the sends are paced with every other process of the token (a process alone
+    without Redis keeps PTB's AIORateLimiter).
+    """
+    limiter: BaseRateLimiter = (
+        AIORateLimiter(max_retries=3) if connection is None
+        else SharedRateLimiter(connection, namespace(token), max_retries=3)
+    )
     return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_url)
         .base_file_url(api_url.removesuffix("/bot").rstrip("/") + "/file/bot")
         .local_mode(local_mode)  # a local server's getFile names a path on its disk: read from there
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(limiter)
         .concurrent_updates(True)
         .build()
     )
@@ -157,12 +181,16 @@ class TelegramBot:
         connection: redis.Redis,
         state_dir: Path,
         local_mode: bool = False,
+        webhook: Webhook | None = None,
     ) -> None:
         self.commands = commands
+        self.webhook = webhook
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
-        self.application = build_application(token, api_url, local_mode)
+        self.quick = QuickAnswers(connection, OUTBOX)
+        self.application = build_application(token, api_url, local_mode, connection)
+        drop_repeats(self.application, connection, namespace(token))
         self.download_limit = LOCAL_DOWNLOAD_LIMIT if local_mode else DOWNLOAD_LIMIT
         # Commands anywhere; in a private chat plain text too, so it gets the "start with a slash" hint.
         self.application.add_handler(
@@ -193,47 +221,22 @@ class TelegramBot:
             reader = OutboxReader(self.connection, OUTBOX, consumer=consumer)
             delivery = Delivery(TelegramPlatform(self.application), self.connection, reader)
             deliveries = asyncio.create_task(delivery.run())
-            polling = asyncio.create_task(self._poll_while_leader(stop, consumer))
+            polling = asyncio.create_task(receive(self.application, self.connection, self.webhook, stop, consumer))
             logger.info("Telegram bot @%s is running as consumer %s", self.application.bot.username, consumer)
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({stopping, deliveries, polling}, return_when=asyncio.FIRST_COMPLETED)
             stop.set()
             delivery.stop()
-            await polling
-            await deliveries  # re-raises if delivery died: better a restart than a silent bot
-            await self.application.stop()
+            try:
+                await polling  # re-raises a webhook that could not start
+            finally:
+                await deliveries  # re-raises if delivery died: better a restart than a silent bot
         finally:
+            if self.application.running:
+                await self.application.stop()
             await self.application.shutdown()
             lock.close()
         return 0
-
-    async def _poll_while_leader(self, stop: asyncio.Event, me: str) -> None:
-        """Telegram serves getUpdates to one poller per token: the bot processes elect one in Redis.
-
-        All of them deliver the outbox. ``me`` is stable across a restart on the same machine, so a
-        restarted poller takes its lock back at once; otherwise another takes over when it expires.
-        """
-        updater = self.application.updater
-        assert updater is not None
-        lead = self.connection.register_script(LEAD_SCRIPT)
-        polling = False
-        try:
-            while not stop.is_set():
-                leading = bool(lead(keys=[POLL_LOCK], args=[me, POLL_LOCK_TTL_S]))
-                if leading and not polling:
-                    await updater.start_polling()
-                    polling = True
-                    logger.info("this process polls Telegram for updates")
-                elif polling and not leading:
-                    await updater.stop()
-                    polling = False
-                    logger.warning("another process took over polling Telegram")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), POLL_LOCK_TTL_S / 3)
-        finally:
-            if polling:
-                await updater.stop()
-                self.connection.register_script(RELEASE_SCRIPT)(keys=[POLL_LOCK], args=[me])
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -251,6 +254,9 @@ class TelegramBot:
             await self._answer(message, answer)
 
     async def _answer(self, message: Message, answer: Answer) -> None:
+        if answer.job_id and answer.quick:  # the answer itself, alone, if it comes within the window
+            await asyncio.to_thread(self.quick.hold, answer.job_id, _reply_to(message), answer.text)
+            return
         sent = await message.reply_text(answer.text, do_quote=True)
         if answer.job_id:
             self.acks.remember(answer.job_id, Ack(chat=str(sent.chat_id), message=str(sent.message_id)))

@@ -116,13 +116,15 @@ def test_two_bots_share_the_outbox_without_double_sends(telegram_api, start_tele
     start_telegram_bot()
     wait_for(lambda: telegram_api.calls_of("getUpdates"))
     start_telegram_bot()
-    for number in range(30):
-        post(connection, kind="text", job_id=f"job{number}", text=f"message {number}")
+    chats = range(1000, 1030)  # one message each: a chat gets about one a second (bot.telegram_limiter)
+    for chat in chats:
+        reply = ReplyTo(outbox="telegram", chat=str(chat), message="77")
+        outbox.post(connection, OutboxMessage(reply=reply, kind="text", job_id=f"job{chat}", text=f"message {chat}"))
     asked = telegram_api.user_says("/status abcdef", chat_id=222)
-    wait_for(lambda: len(telegram_api.chat(CHAT)) >= 30 and telegram_api.chat(222), timeout=20)
+    wait_for(lambda: all(telegram_api.chat(chat) for chat in chats) and telegram_api.chat(222), timeout=20)
     wait_for(lambda: connection.xpending("outbox:telegram", "bots")["pending"] == 0)
-    texts = [m.text for m in telegram_api.chat(CHAT)]
-    assert sorted(texts) == sorted(f"message {n}" for n in range(30))
+    texts = [m.text for chat in chats for m in telegram_api.chat(chat)]
+    assert sorted(texts) == sorted(f"message {chat}" for chat in chats)
     consumers = connection.xinfo_consumers("outbox:telegram", "bots")
     assert len(consumers) == 2 and consumers[0]["name"] != consumers[1]["name"]
     assert [m.reply_to for m in telegram_api.chat(222)] == [asked]

@@ -1,11 +1,14 @@
 """A small Telegram Bot API emulator: what python-telegram-bot calls, answered as Telegram would.
 
-Methods: getMe, getUpdates (long poll), deleteWebhook, setMyCommands, sendMessage, editMessageText,
-sendPhoto, sendDocument, getFile, and the file download route (``/file/bot<token>/<path>``) for
-files a user sent (:meth:`TelegramEmulator.user_sends`). It records what the bot sent as the chat
-would show it (``messages``) and every call with its time (``calls``). Tests can make a method
-answer 429 with ``retry_after`` (:meth:`TelegramEmulator.fail`) or hold a call until released
-(:meth:`TelegramEmulator.hold`).
+Methods: getMe, getUpdates (long poll), setWebhook, deleteWebhook, setMyCommands, sendMessage,
+editMessageText, sendPhoto, sendDocument, sendChatAction, getFile, and the file download route
+(``/file/bot<token>/<path>``) for files a user sent (:meth:`TelegramEmulator.user_sends`). Once a
+bot set a webhook, updates are POSTed to the bot processes behind a proxy instead
+(:mod:`tests.emulators.telegram_webhook`; the test names them in ``pusher.backends``).
+
+It records what the bot sent as the chat would show it (``messages``) and every call with its time
+(``calls``). Tests can make a method answer 429 with ``retry_after`` (:meth:`TelegramEmulator.fail`)
+or hold a call until released (:meth:`TelegramEmulator.hold`).
 
 It refuses what Telegram refuses, with Telegram's texts: text over 4096 and captions over 1024
 characters (counted in UTF-16 code units, as Telegram counts), empty text, a photo that is no
@@ -29,6 +32,7 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
 from tests.emulators import EmulatorServer, json_body
+from tests.emulators.telegram_webhook import Hook, WebhookPusher
 
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "ML jobs", "username": "mljobs_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -37,6 +41,7 @@ JSON_FIELDS = {"reply_parameters", "commands", "chat_id", "message_id", "offset"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PHOTO_LIMIT = 10 * 2**20
+AS_SET = "<the webhook's secret>"  # push(): send the secret the bot set
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
@@ -96,6 +101,8 @@ class TelegramEmulator:
         self._new_update: asyncio.Event | None = None
         self._closing = False
         self._poll_generation = 0
+        self.webhook: Hook | None = None
+        self.pusher = WebhookPusher()
 
     @property
     def base_url(self) -> str:
@@ -108,6 +115,7 @@ class TelegramEmulator:
 
     def stop(self) -> None:
         self._closing = True  # ends pending long polls and holds, so the server stops at once
+        self.server.call(self.pusher.close())
         self.server.soon(self._new_update.set)  # type: ignore[union-attr]
         for gate in list(self._holds.values()):
             gate.set()
@@ -117,6 +125,12 @@ class TelegramEmulator:
 
     def user_says(self, text: str, chat_id: int = 111, user_id: int = 7) -> int:
         """A user's message arrives in the chat; returns its message_id."""
+        update = self.message_update(text, chat_id, user_id)
+        self._arrive(update)
+        return int(update["message"]["message_id"])
+
+    def message_update(self, text: str, chat_id: int = 111, user_id: int = 7) -> dict[str, Any]:
+        """The update of a user's message, not sent: for :meth:`push`."""
         message_id = next(self._message_ids)
         command = text.split()[0] if text.startswith("/") else ""
         entities = [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
@@ -125,10 +139,31 @@ class TelegramEmulator:
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "first_name": "Ada"},
             "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
         }
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def push(self, update: dict[str, Any], backends: list[str], secret: str | None = AS_SET) -> list[int]:
+        """POST one update to each of ``backends`` at once (a retried POST); their HTTP statuses.
+
+        ``secret``: the header's value (default: the webhook's), None for no header.
+        """
+        hook = self.webhook
+        assert hook is not None, "no webhook set"
+        token = hook.secret_token if secret is AS_SET else secret
+
+        async def post_all() -> list[int]:
+            return list(await asyncio.gather(*(self.pusher.post(hook, update, b, token) for b in backends)))
+
+        return self.server.call(post_all())
+
+    def _arrive(self, update: dict[str, Any]) -> None:
+        """A new update: POSTed through the proxy once a webhook is set, else kept for getUpdates."""
+        if self.webhook is not None and self.pusher.backends:
+            hook = self.webhook
+            asyncio.run_coroutine_threadsafe(self.pusher.deliver(hook, update), self.server.loop)
+            return
         with self.server.lock:
-            self._updates.append({"update_id": next(self._update_ids), "message": message})
+            self._updates.append(update)
         self.server.soon(self._new_update.set)  # type: ignore[union-attr]
-        return message_id
 
     def user_sends(
         self, kind: str, data: bytes, *, mime_type: str | None = None, file_name: str | None = None,
@@ -162,9 +197,7 @@ class TelegramEmulator:
             command = caption.split()[0] if caption.startswith("/") else ""
             if command:
                 message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        with self.server.lock:
-            self._updates.append({"update_id": next(self._update_ids), "message": message})
-        self.server.soon(self._new_update.set)  # type: ignore[union-attr]
+        self._arrive({"update_id": next(self._update_ids), "message": message})
         return message_id
 
     def fail(self, method: str, status: int = 429, retry_after: float = 1, times: int = 1) -> None:
@@ -243,6 +276,13 @@ class TelegramEmulator:
         return BOT_USER
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise Refused(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = Hook(url=params["url"], secret_token=params.get("secret_token"))
         return True
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
@@ -251,6 +291,9 @@ class TelegramEmulator:
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Long poll. As Telegram does, a second poller ends the pending poll with 409 Conflict."""
+        if self.webhook is not None:
+            raise Refused(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+                          "to delete the webhook first")
         offset, timeout = int(params.get("offset", 0)), float(params.get("timeout", 0))
         deadline = time.monotonic() + timeout
         self._poll_generation += 1
@@ -307,6 +350,9 @@ class TelegramEmulator:
         filename, data = params["document"]
         return self._record(params, SentMessage(0, int(params["chat_id"]), caption=_caption(params),
                                                 document=data, filename=filename))
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True  # shows nothing lasting: the test reads it from ``calls``
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = _text(params)
