@@ -6,6 +6,8 @@ consumer, then new ones; acknowledged entries never come back.
 
 from __future__ import annotations
 
+import threading
+
 import redis
 
 from common import outbox
@@ -14,7 +16,7 @@ from common.outbox import MAX_ENTRIES, OutboxReader, post, stream_name
 from tests.helpers import wait_for
 
 
-def say(connection: redis.Redis, text: str, name: str = "telegram") -> str:
+def say(connection: redis.Redis | redis.client.Pipeline, text: str, name: str = "telegram") -> str:
     return post(connection, OutboxMessage(kind="text", reply=ReplyTo(name, "chat-1", "42"), job_id="j", text=text))
 
 
@@ -121,3 +123,54 @@ def test_creating_a_reader_twice_keeps_the_group_and_its_position(connection):
     reader.ack(entry_id)
     OutboxReader(connection, "telegram", consumer="bot-1")  # BUSYGROUP: the group stays as it is
     assert OutboxReader(connection, "telegram", consumer="bot-1").read(block_ms=10) == []
+
+
+def test_read_waits_up_to_block_ms_for_a_new_entry(connection, redis_url):
+    """An empty outbox: read blocks until an entry arrives (here posted 0.2 s later), instead of returning empty."""
+    reader = OutboxReader(connection, "telegram", consumer="bot-0")
+    reader.read(block_ms=10)  # past its own pending entries: the next read waits for new ones
+    other = redis.Redis.from_url(redis_url)
+    later = threading.Timer(0.2, say, args=(other, "late"))
+    later.start()
+    try:
+        assert texts(reader.read(block_ms=10_000)) == ["late"]
+    finally:
+        later.join()
+        other.close()
+
+
+def test_read_takes_50_entries_by_default(connection):
+    pipe = connection.pipeline()
+    for number in range(60):
+        say(pipe, f"m{number}")
+    pipe.execute()
+    assert len(OutboxReader(connection, "telegram", consumer="bot-0").read(block_ms=10)) == 50
+
+
+def test_pending_and_stale_entries_come_count_at_a_time(connection):
+    dead = OutboxReader(connection, "telegram", consumer="dead-0")
+    for number in range(5):
+        say(connection, f"m{number}")
+    assert len(dead.read(block_ms=10)) == 5
+    restarted = OutboxReader(connection, "telegram", consumer="dead-0")
+    assert texts(restarted.read(block_ms=10, count=2)) == ["m0", "m1"], "its own pending ones, two at a time"
+    claimer = OutboxReader(connection, "telegram", consumer="live-0", claim_idle_ms=0)
+    assert texts(claimer.read(block_ms=10, count=2)) == ["m0", "m1"], "a dead one's stale ones, two at a time"
+
+
+def test_a_lost_group_is_logged_with_its_stream(connection, caplog):
+    reader = OutboxReader(connection, "lost", consumer="bot")
+    connection.delete(outbox.stream_name("lost"))
+    with caplog.at_level("WARNING", logger="common.outbox"):
+        reader.read(block_ms=10)
+    assert caplog.messages == ["outbox outbox:lost lost its consumer group; creating it again"]
+
+
+def test_entry_ids_are_strings_whichever_way_the_client_decodes(connection, redis_url):
+    text_client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        entry_id = say(text_client, "hej")
+    finally:
+        text_client.close()
+    [(read_id, _)] = OutboxReader(connection, "telegram", consumer="bot-0").read(block_ms=10)
+    assert entry_id == read_id and entry_id != "None"

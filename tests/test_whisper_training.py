@@ -168,7 +168,10 @@ def test_export_registers_a_ctranslate2_model_that_faster_whisper_loads(pipeline
         segments, info = model.transcribe(clip, language="sv", task="transcribe", beam_size=1, temperature=0.0)
         segments = list(segments)
         assert info.language == "sv"
-        assert all(0.0 <= segment.start <= segment.end for segment in segments)
+        # A tiny model trained for a few steps writes nonsense, but it writes: a text, in order.
+        assert segments and "".join(segment.text for segment in segments).strip(), compute_type
+        starts = [segment.start for segment in segments]
+        assert starts == sorted(starts) and all(0.0 <= segment.start <= segment.end for segment in segments)
 
 
 @pytest.mark.slow
@@ -181,9 +184,11 @@ def test_speech_worker_serves_the_newly_registered_version(pipeline: Pipeline):
     first = registry.current_version_number("asr")
     source, recogniser = models.current()
     assert source.tag == f"asr v{first}" and source.location == str(registry.path("asr", first))  # type: ignore[arg-type]
-    segments = recogniser.recognise(load_clip(pipeline.dataset / "test" / "clip-01.wav"), language="sv",
-                                    task="transcribe")
-    assert isinstance(segments, list)
+    clip = load_clip(pipeline.dataset / "test" / "clip-01.wav")
+    segments = recogniser.recognise(clip, language="sv", task="transcribe")
+    seconds = len(clip) / 16_000
+    assert segments and "".join(segment.text for segment in segments).strip(), "the exported weights wrote a text"
+    assert all(0.0 <= segment.start <= segment.end <= seconds + 0.05 for segment in segments), (segments, seconds)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATA_DIR", str(pipeline.root / "data"))
