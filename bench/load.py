@@ -1,6 +1,7 @@
 """Many chat users at once, through the Telegram emulator, two bot processes and 1, 2, 4 workers.
 
     python bench/load.py [--users 20] [--per-user 10]
+    python bench/load.py --flood [--users 150] [--group]   # Telegram's flood limits, two processes
 
 Starts its own redis-server, trains the models, starts the Bot API emulator of the tests and two
 `python -m bot telegram` processes against it. For 1, 2 and 4 worker processes on the `predict`
@@ -9,6 +10,9 @@ when the previous verdict arrived (closed loop), and the run prints p50/p95/p99 
 user's message to the verdict in the chat, and verdicts per second. Then it shows the limits: one
 user flooding gets at most USER_JOBS_PER_MINUTE jobs; with no worker running, a flood of users
 fills the queue to MAX_QUEUE_LENGTH and the rest are told the bot is busy.
+
+``--flood`` instead shows the sends of two bot processes staying within Telegram's flood limits
+together (``bench/flood_limits.py``; ``--group`` adds the 20-a-minute group limit, a minute more).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import flood_limits
 import redis
 from harness import (
     DEFAULT_TITANIC_CSV,
@@ -56,9 +61,11 @@ class ChatLog:
             calls = self.api.calls[self._seen :]
             self._seen += len(calls)
         return [
-            (int(call.params.get("chat_id", 0)), str(call.params.get("text", "")), call.at)
+            (int(call.params.get("chat_id", 0)), str(call.params.get("text") or call.params.get("caption", "")),
+             call.at)
             for call in calls
-            if call.method in {"sendMessage", "editMessageText"} and call.status == 200
+            # A quick verdict comes as the caption of its photo (bot/quick.py).
+            if call.method in {"sendMessage", "editMessageText", "sendPhoto"} and call.status == 200
         ]
 
 
@@ -123,7 +130,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10)
     parser.add_argument("--titanic-csv", default=DEFAULT_TITANIC_CSV)
+    parser.add_argument("--flood", action="store_true", help="only the flood-limit run of two bot processes")
+    parser.add_argument("--group", action="store_true", help="with --flood: the group limit too (a minute)")
     args = parser.parse_args()
+    if args.flood:
+        with tempfile.TemporaryDirectory() as scratch:
+            server, url = start_redis(Path(scratch) / "redis")
+            try:
+                users = args.users if args.users != parser.get_default("users") else 150
+                flood_limits.run(TOKEN, process_env(Path(scratch), url, Path(scratch) / "models"), Path(scratch), url,
+                          users, args.group)
+            finally:
+                stop(server)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         server, url = start_redis(root / "redis")
