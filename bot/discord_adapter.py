@@ -5,6 +5,10 @@ Each command's options are turned back into the text command and passed to
 or /translate is read here and passed to :meth:`Commands.transcribe_upload`. The answer is the interaction
 response (well inside Discord's 3 s window); results follow as follow-ups of the interaction while
 its token lasts (15 minutes), later as channel messages replying to the acknowledgement.
+
+The client is discord.py's AutoShardedClient: DISCORD_SHARDS gateway shards (one by default, or as
+many as Discord recommends), of which this process runs DISCORD_SHARD_IDS (default all), so that
+shards can be split over processes; the outbox is delivered by every process whatever its shards.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from discord.gateway import DiscordWebSocket
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
+from bot.quick import QuickAnswers
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -61,6 +66,9 @@ class DiscordPlatform:
         self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
     ) -> str:
         return await self._send(reply, ack, content=caption or None, file=discord.File(io.BytesIO(data), filename))
+
+    async def show_activity(self, reply: ReplyTo) -> None:
+        """Nothing to add: the deferred interaction response already shows "thinking"."""
 
     async def edit_text(self, ack: Ack, text: str) -> None:
         async with _mapped_errors():
@@ -119,10 +127,13 @@ def _retry_after(response: aiohttp.ClientResponse | Any) -> float:
     return 1.0
 
 
-class _Client(discord.Client):
+class _Client(discord.AutoShardedClient):
     def __init__(self, bot: DiscordBot) -> None:
         # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
-        super().__init__(intents=discord.Intents(guilds=True), guild_ready_timeout=0.5)
+        super().__init__(
+            intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, shard_count=bot.shard_count,
+            shard_ids=list(bot.shard_ids) if bot.shard_ids else None,
+        )
         self.bot = bot
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_tree_error)
@@ -137,6 +148,9 @@ class _Client(discord.Client):
         self.deliveries = asyncio.create_task(self.delivery.run())
         self.deliveries.add_done_callback(self._delivery_ended)
         logger.info("Discord commands synced; delivering as consumer %s", self.bot.consumer)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        logger.info("Discord shard %s of %s is ready", shard_id, self.shard_count)
 
     def _delivery_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -161,8 +175,10 @@ class DiscordBot:
     def __init__(
         self, token: str, api_url: str, gateway_url: str | None, commands: Commands,
         connection: redis.Redis, state_dir: Path, *, defer_after_s: float = 2.0,
+        shard_count: int | None = 1, shard_ids: tuple[int, ...] | None = None,
     ) -> None:
         self.token = token
+        self.shard_count, self.shard_ids = shard_count, shard_ids  # None: Discord's count; all shards
         self.defer_after_s = defer_after_s
         self.client: _Client | None = None
         self.api_url = api_url.rstrip("/")
@@ -171,6 +187,7 @@ class DiscordBot:
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
+        self.quick = QuickAnswers(connection, OUTBOX)
         self.consumer = ""
 
     def run(self) -> int:
@@ -251,12 +268,21 @@ class DiscordBot:
             answer = await handling
             message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
         else:
+            if answer.job_id and answer.quick:
+                # "Thinking..." answers within the 3 s; the answer fills it (bot.quick), else the ack does.
+                deferred = await interaction.response.defer(thinking=True)
+                placeholder = self._ack(interaction, deferred.message_id if deferred else None)
+                await asyncio.to_thread(self.quick.hold, answer.job_id, reply, answer.text, placeholder)
+                return
             message_id = (await interaction.response.send_message(answer.text)).message_id
         if answer.job_id and message_id is not None:
-            self.acks.remember(answer.job_id, Ack(
-                chat=str(interaction.channel_id), message=str(message_id), token=interaction.token,
-                app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
-            ))
+            self.acks.remember(answer.job_id, self._ack(interaction, message_id))
+
+    def _ack(self, interaction: discord.Interaction, message_id: int | None) -> Ack:
+        return Ack(
+            chat=str(interaction.channel_id), message=str(message_id or ""), token=interaction.token,
+            app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
+        )
 
 
 async def _answered(answer: Answer) -> Answer:
