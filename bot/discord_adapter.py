@@ -29,7 +29,6 @@ from discord.gateway import DiscordWebSocket
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
-from bot.quick import QuickAnswers
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -62,9 +61,6 @@ class DiscordPlatform:
         self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
     ) -> str:
         return await self._send(reply, ack, content=caption or None, file=discord.File(io.BytesIO(data), filename))
-
-    async def show_activity(self, reply: ReplyTo) -> None:
-        """Nothing to add: the deferred interaction response already shows "thinking"."""
 
     async def edit_text(self, ack: Ack, text: str) -> None:
         async with _mapped_errors():
@@ -175,7 +171,6 @@ class DiscordBot:
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
-        self.quick = QuickAnswers(connection, OUTBOX)
         self.consumer = ""
 
     def run(self) -> int:
@@ -256,21 +251,12 @@ class DiscordBot:
             answer = await handling
             message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
         else:
-            if answer.job_id and answer.quick:
-                # "Thinking..." answers within the 3 s; the answer fills it (bot.quick), else the ack does.
-                deferred = await interaction.response.defer(thinking=True)
-                placeholder = self._ack(interaction, deferred.message_id if deferred else None)
-                await asyncio.to_thread(self.quick.hold, answer.job_id, reply, answer.text, placeholder)
-                return
             message_id = (await interaction.response.send_message(answer.text)).message_id
         if answer.job_id and message_id is not None:
-            self.acks.remember(answer.job_id, self._ack(interaction, message_id))
-
-    def _ack(self, interaction: discord.Interaction, message_id: int | None) -> Ack:
-        return Ack(
-            chat=str(interaction.channel_id), message=str(message_id or ""), token=interaction.token,
-            app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
-        )
+            self.acks.remember(answer.job_id, Ack(
+                chat=str(interaction.channel_id), message=str(message_id), token=interaction.token,
+                app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
+            ))
 
 
 async def _answered(answer: Answer) -> Answer:

@@ -107,7 +107,9 @@ def test_a_console_bot_stopped_with_sigterm_stops_its_embedded_server(tmp_path: 
             # The console's outbox stream exists once it has connected and serves.
             wait_for(lambda: redis.Redis.from_url(url).keys("outbox:console-*"), timeout=30)
             console.send_signal(signal.SIGTERM)
-            _, errors = console.communicate(timeout=20)
+            # Not communicate(): it closes stdin, and an end of input can win the race and end the console first.
+            console.wait(timeout=20)
+            errors = console.stderr.read() if console.stderr else b""
             assert console.returncode == 128 + signal.SIGTERM
             assert b"Traceback" not in errors
             assert wait_for(lambda: _server_stopped(url), timeout=20)

@@ -149,7 +149,9 @@ def test_a_light_install_serves_every_queue_but_transcribe(monkeypatch):
     import workers.__main__ as entry
 
     assert entry.default_queues() == ("predict", "render", "transcribe"), "this test environment has the extra"
-    monkeypatch.setattr(entry.importlib.util, "find_spec", lambda name: None)
+    import common.installs
+
+    monkeypatch.setattr(common.installs.importlib.util, "find_spec", lambda name: None)
     assert entry.default_queues() == ("predict", "render")
 
 
