@@ -31,7 +31,7 @@ def load(connection: redis.Redis, key: str) -> list[Segment] | None:
         return None
     try:
         return [Segment.from_dict(item) for item in json.loads(data)]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not a list of segments (an older format)
         logger.warning("dropping a corrupt cache entry %s", key)
         connection.delete(key)
         return None
