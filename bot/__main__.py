@@ -84,7 +84,8 @@ def main() -> int:
 
     discord = settings.discord
     return DiscordBot(
-        token, discord.DISCORD_API_URL, discord.DISCORD_GATEWAY_URL, commands, connection, state_dir
+        token, discord.DISCORD_API_URL, discord.DISCORD_GATEWAY_URL, commands, connection, state_dir,
+        shard_count=discord.shard_count, shard_ids=discord.shard_ids,
     ).run()
 
 

@@ -5,6 +5,10 @@ Each command's options are turned back into the text command and passed to
 or /translate is read here and passed to :meth:`Commands.transcribe_upload`. The answer is the interaction
 response (well inside Discord's 3 s window); results follow as follow-ups of the interaction while
 its token lasts (15 minutes), later as channel messages replying to the acknowledgement.
+
+The client is discord.py's AutoShardedClient: DISCORD_SHARDS gateway shards (one by default, or as
+many as Discord recommends), of which this process runs DISCORD_SHARD_IDS (default all), so that
+shards can be split over processes; the outbox is delivered by every process whatever its shards.
 """
 
 from __future__ import annotations
@@ -119,10 +123,13 @@ def _retry_after(response: aiohttp.ClientResponse | Any) -> float:
     return 1.0
 
 
-class _Client(discord.Client):
+class _Client(discord.AutoShardedClient):
     def __init__(self, bot: DiscordBot) -> None:
         # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
-        super().__init__(intents=discord.Intents(guilds=True), guild_ready_timeout=0.5)
+        super().__init__(
+            intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, shard_count=bot.shard_count,
+            shard_ids=list(bot.shard_ids) if bot.shard_ids else None,
+        )
         self.bot = bot
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_tree_error)
@@ -137,6 +144,9 @@ class _Client(discord.Client):
         self.deliveries = asyncio.create_task(self.delivery.run())
         self.deliveries.add_done_callback(self._delivery_ended)
         logger.info("Discord commands synced; delivering as consumer %s", self.bot.consumer)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        logger.info("Discord shard %s of %s is ready", shard_id, self.shard_count)
 
     def _delivery_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -161,8 +171,10 @@ class DiscordBot:
     def __init__(
         self, token: str, api_url: str, gateway_url: str | None, commands: Commands,
         connection: redis.Redis, state_dir: Path, *, defer_after_s: float = 2.0,
+        shard_count: int | None = 1, shard_ids: tuple[int, ...] | None = None,
     ) -> None:
         self.token = token
+        self.shard_count, self.shard_ids = shard_count, shard_ids  # None: Discord's count; all shards
         self.defer_after_s = defer_after_s
         self.client: _Client | None = None
         self.api_url = api_url.rstrip("/")

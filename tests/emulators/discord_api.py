@@ -4,6 +4,9 @@ REST: users/@me, oauth2/applications/@me, application commands (PUT), the intera
 webhook follow-ups and edits, channel messages. Gateway: HELLO, IDENTIFY -> READY, heartbeats,
 and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`; a file
 option (:class:`Upload`) is sent as an attachment in ``resolved`` and served from ``/attachments/``.
+Sharding: ``GET /gateway/bot`` recommends ``shards``; IDENTIFY may name a shard ``[id, count]``,
+and a guild's events go only to the connection of shard ``(guild_id >> 22) % count``, as Discord
+routes them (``received`` records which shards got each interaction; :func:`guild_on_shard`).
 Messages are recorded as the channel shows them (``messages``); :meth:`fail` makes a route
 answer 429 (marked with ``Via`` and the ``X-RateLimit-*`` headers as Discord's are) or a 5xx.
 
@@ -78,8 +81,12 @@ class Refused(Exception):
 
 
 class DiscordEmulator:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, shards: int = 1) -> None:
         self.token = token
+        self.shards = shards  # what GET /gateway/bot recommends
+        self.received: dict[int, list[int]] = {}  # interaction id -> the shards it was sent to
+        self._shard_of: dict[web.WebSocketResponse, tuple[int, int]] = {}
+        self._session_shards: dict[str, tuple[int, int]] = {}
         self.commands: list[dict[str, Any]] = []
         self.messages: list[SentMessage] = []
         self.calls: list[Call] = []
@@ -117,7 +124,7 @@ class DiscordEmulator:
 
     # What a test does.
 
-    def slash(self, name: str, channel_id: int = 500, **options: Any) -> int:
+    def slash(self, name: str, channel_id: int = 500, guild_id: int = GUILD_ID, **options: Any) -> int:
         """A user runs a slash command in a guild channel; returns the interaction id."""
         command = next(c for c in self.commands if c["name"] == name)
         interaction_id = next(self._ids)
@@ -130,12 +137,12 @@ class DiscordEmulator:
             "token": f"interaction-token-{interaction_id}", "locale": "en-US", "guild_locale": "en-US",
             "data": {"id": command["id"], "name": name, "type": 1, "options": values,
                      **({"resolved": resolved} if resolved else {})},
-            "guild_id": str(GUILD_ID), "guild": {"id": str(GUILD_ID), "locale": "en-US", "features": []},
+            "guild_id": str(guild_id), "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
-            "channel": {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
+            "channel": {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
                         "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
             "member": member, "app_permissions": "2248473465835073", "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "authorizing_integration_owners": {"0": str(guild_id)}, "context": 0,
             "attachment_size_limit": UPLOAD_LIMIT,
         }
         self.interactions[interaction_id] = time.monotonic()
@@ -187,13 +194,20 @@ class DiscordEmulator:
                 if message["d"]["token"] != self.token:
                     await socket.close(code=4004, message=b"Authentication failed.")
                     break
+                shard_id, count = message["d"].get("shard") or [0, 1]
+                if not 0 <= shard_id < count:
+                    await socket.close(code=4010, message=b"Invalid shard.")
+                    break
                 self.identified.append(message["d"])
+                session = f"session-{len(self.identified)}"
+                self._session_shards[session] = self._shard_of[socket] = (shard_id, count)
                 self._sockets.append(socket)
                 await self._send(socket, "READY", {
-                    "v": 10, "user": BOT_USER, "guilds": [], "session_id": "session-1", "shard": [0, 1],
+                    "v": 10, "user": BOT_USER, "guilds": [], "session_id": session, "shard": [shard_id, count],
                     "resume_gateway_url": self.gateway_url, "application": {"id": str(APP_ID), "flags": 0},
                 })
             elif message["op"] == 6:
+                self._shard_of[socket] = self._session_shards.get(message["d"].get("session_id"), (0, 1))
                 self._sockets.append(socket)
                 await self._send(socket, "RESUMED", {})
         if socket in self._sockets:
@@ -201,8 +215,14 @@ class DiscordEmulator:
         return socket
 
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """To every connection of the shard the event's guild is on (shard 0 without a guild)."""
+        guild = int(data.get("guild_id") or 0)
         for socket in self._sockets:
-            await self._send(socket, event, data)
+            shard_id, count = self._shard_of.get(socket, (0, 1))
+            if (guild >> 22) % count == shard_id:
+                if event == "INTERACTION_CREATE":
+                    self.received.setdefault(int(data["id"]), []).append(shard_id)
+                await self._send(socket, event, data)
 
     async def _send(self, socket: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
         await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._sequence), "d": data}))
@@ -249,6 +269,9 @@ class DiscordEmulator:
         parts = path.strip("/").split("/")
         if path == "/users/@me":
             return json_body(BOT_USER)
+        if path == "/gateway/bot":
+            return json_body({"url": self.gateway_url, "shards": self.shards, "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}})
         if path == "/oauth2/applications/@me":
             return json_body({"id": str(APP_ID), "name": "ML jobs", "icon": None, "description": "",
                               "bot_public": True, "bot_require_code_grant": False, "verify_key": "0" * 64,
@@ -344,6 +367,11 @@ class DiscordEmulator:
             payload["webhook_id"] = str(APP_ID)
             payload["application_id"] = str(APP_ID)
         return payload
+
+
+def guild_on_shard(shard_id: int, count: int) -> int:
+    """A guild id whose events Discord sends to shard ``shard_id`` of ``count``."""
+    return ((GUILD_ID >> 22) // count * count + shard_id) << 22 | 1
 
 
 def _check_message(body: Any, files: list[tuple[str, bytes]], *, creating: bool) -> None:
