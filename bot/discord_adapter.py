@@ -33,6 +33,7 @@ from discord.gateway import DiscordWebSocket
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
+from bot.discord_identify import identify_turn
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -136,14 +137,21 @@ class _Client(discord.AutoShardedClient):
         register_commands(self.tree, bot.ask, bot.speech, UPLOAD_LIMIT)
         self.delivery: Delivery | None = None
         self.deliveries: asyncio.Task[None] | None = None
+        self.max_concurrency = 1  # sessions Discord starts per 5 s; read from /gateway/bot at start
 
     async def setup_hook(self) -> None:
         await self.tree.sync()
+        self.max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
         reader = OutboxReader(self.bot.connection, OUTBOX, consumer=self.bot.consumer)
         self.delivery = Delivery(DiscordPlatform(self), self.bot.connection, reader)
         self.deliveries = asyncio.create_task(self.delivery.run())
         self.deliveries.add_done_callback(self._delivery_ended)
         logger.info("Discord commands synced; delivering as consumer %s", self.bot.consumer)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Instead of discord.py's 5 s between this process's shards: turns shared with every process.
+        await identify_turn(self.bot.connection, f"bot:discord:{self.application_id}", shard_id or 0,
+                            self.max_concurrency)
 
     async def on_shard_ready(self, shard_id: int) -> None:
         logger.info("Discord shard %s of %s is ready", shard_id, self.shard_count)

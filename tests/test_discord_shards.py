@@ -32,10 +32,15 @@ def ask_on_each_shard(api: DiscordEmulator, count: int) -> dict[int, int]:
 def test_two_processes_each_running_one_of_two_shards_answer_the_guilds_of_both(
     discord_api, start_discord_bot, connection
 ):
-    """DISCORD_SHARDS=2 with DISCORD_SHARD_IDS=0 and 1: each identifies as its shard and answers its guilds."""
+    """DISCORD_SHARDS=2 with DISCORD_SHARD_IDS=0 and 1: each identifies as its shard and answers its guilds.
+
+    The second process waits for its turn: Discord starts one session per 5 s for the token.
+    """
     start_discord_bot(DISCORD_SHARDS="2", DISCORD_SHARD_IDS="0")
     start_discord_bot(DISCORD_SHARDS="2", DISCORD_SHARD_IDS="1")
     assert sorted(identify["shard"] for identify in discord_api.identified) == [[0, 2], [1, 2]]
+    first, second = discord_api.identified_at
+    assert second - first >= 4.9
     asked = ask_on_each_shard(discord_api, 2)
     wait_for(lambda: all(answered(discord_api, interaction) for interaction in asked.values()))
     assert all("/titanic" in answered(discord_api, interaction)[0] for interaction in asked.values())
@@ -49,7 +54,7 @@ def test_auto_runs_as_many_shards_as_discord_recommends_in_one_process(discord_a
     """DISCORD_SHARDS=auto: GET /gateway/bot says 2, the process identifies both and answers guilds on each."""
     discord_api.shards = 2
     start_discord_bot(DISCORD_SHARDS="auto")
-    # discord.py waits 5 s before each further IDENTIFY (Discord allows one per 5 s).
+    # Each further IDENTIFY waits its turn: Discord starts one session per 5 s.
     wait_for(lambda: len(discord_api.identified) == 2, timeout=30)
     assert sorted(identify["shard"] for identify in discord_api.identified) == [[0, 2], [1, 2]]
     asked = ask_on_each_shard(discord_api, 2)

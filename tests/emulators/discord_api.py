@@ -94,6 +94,7 @@ class DiscordEmulator:
         self.acknowledged: set[int] = set()  # interactions whose callback was accepted
         self._interaction_channels: dict[int, int] = {}
         self.identified: list[dict[str, Any]] = []
+        self.identified_at: list[float] = []  # time.monotonic() of each IDENTIFY
         self._ids = itertools.count(int(time.time() * 1000) << 22)
         self._failures: dict[str, list[tuple[int, float]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -199,6 +200,7 @@ class DiscordEmulator:
                     await socket.close(code=4010, message=b"Invalid shard.")
                     break
                 self.identified.append(message["d"])
+                self.identified_at.append(time.monotonic())
                 session = f"session-{len(self.identified)}"
                 self._session_shards[session] = self._shard_of[socket] = (shard_id, count)
                 self._sockets.append(socket)
