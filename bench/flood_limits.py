@@ -127,7 +127,11 @@ def processes(api: TelegramEmulator, connection: redis.Redis, backends: list[str
                 connection,
                 OutboxMessage(reply=reply, kind="text", job_id=f"flood{chat}-{number}", text=f"message {number}"),
             )
-        wait_until(lambda chat=chat, count=count: len(sent_to(api, {chat})) >= count, 10 + count * period)
+
+        def all_sent(chat: int = chat, count: int = count) -> bool:
+            return len(sent_to(api, {chat})) >= count
+
+        wait_until(all_sent, 10 + count * period)
         print(line(f"2 bot processes, {count} outbox messages to {label}", sent_to(api, {chat}), period, limit))
 
 

@@ -129,7 +129,7 @@ class _Client(discord.AutoShardedClient):
         # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
         super().__init__(
             intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, shard_count=bot.shard_count,
-            shard_ids=list(bot.shard_ids) if bot.shard_ids else None,
+            shard_ids=list(bot.shard_ids) if bot.shard_ids else None,  # type: ignore[arg-type]  # None: all
         )
         self.bot = bot
         self.tree = app_commands.CommandTree(self)
