@@ -61,9 +61,11 @@ class ChatLog:
             calls = self.api.calls[self._seen :]
             self._seen += len(calls)
         return [
-            (int(call.params.get("chat_id", 0)), str(call.params.get("text", "")), call.at)
+            (int(call.params.get("chat_id", 0)), str(call.params.get("text") or call.params.get("caption", "")),
+             call.at)
             for call in calls
-            if call.method in {"sendMessage", "editMessageText"} and call.status == 200
+            # A quick verdict comes as the caption of its photo (bot/quick.py).
+            if call.method in {"sendMessage", "editMessageText", "sendPhoto"} and call.status == 200
         ]
 
 

@@ -78,14 +78,14 @@ def main() -> int:
             webhook = Webhook(telegram.TELEGRAM_WEBHOOK_URL, *telegram.webhook_listen, secret)
         return TelegramBot(
             token, telegram.TELEGRAM_API_URL, commands, connection, state_dir, local_mode=telegram.TELEGRAM_LOCAL_MODE,
-            webhook=webhook,
+            webhook=webhook, quick_answer_s=settings.limits.QUICK_ANSWER_S,
         ).run()
     from bot.discord_adapter import DiscordBot
 
     discord = settings.discord
     return DiscordBot(
         token, discord.DISCORD_API_URL, discord.DISCORD_GATEWAY_URL, commands, connection, state_dir,
-        shard_count=discord.shard_count, shard_ids=discord.shard_ids,
+        shard_count=discord.shard_count, shard_ids=discord.shard_ids, quick_answer_s=settings.limits.QUICK_ANSWER_S,
     ).run()
 
 

@@ -34,12 +34,18 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Recognition on a CPU may take a few times the audio's length: RQ's default 180 s would cut it.
 SPEECH_TIMEOUT_BASE_S = 600
 SPEECH_TIMEOUT_PER_AUDIO_S = 4
+# A worker does hundreds of predictions a second, so with this many ahead the verdict still comes
+# within the quick answer's window; with more, the place in line is worth telling at once.
+QUICK_POSITION = 50
 
 
 @dataclass(frozen=True)
 class Answer:
     text: str
     job_id: str | None = None  # set when a job was queued: its results follow through the outbox
+    # Its answer is expected within about a second: the adapter may hold the acknowledgement and send
+    # the answer alone (bot.quick).
+    quick: bool = False
 
 
 class Commands:
@@ -76,7 +82,7 @@ class Commands:
         self._admit(reply, PREDICT)
         enqueued = self.queue.enqueue(PREDICT, "workers.predict.run", request.to_dict(), timeout=60)
         logger.info("queued %s job %s", command.model, enqueued.job_id)
-        return self._acknowledged(enqueued, PREDICT)
+        return self._acknowledged(enqueued, PREDICT, quick=enqueued.position <= QUICK_POSITION)
 
     def _speech(self, command: Speech, reply: ReplyTo) -> Answer:
         links = command.arguments  # lang= was taken out by the parser
@@ -129,10 +135,11 @@ class Commands:
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
         return self._acknowledged(enqueued, TRANSCRIBE)
 
-    def _acknowledged(self, enqueued: Enqueued, queue: str) -> Answer:
+    def _acknowledged(self, enqueued: Enqueued, queue: str, *, quick: bool = False) -> Answer:
         """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
         note = self.watch.acknowledgement_note(queue) if enqueued.position > 0 else ""
-        return Answer(acknowledgement(enqueued.job_id, enqueued.position) + note, enqueued.job_id)
+        # A note is news for the user at once, not after the quick answer's wait.
+        return Answer(acknowledgement(enqueued.job_id, enqueued.position) + note, enqueued.job_id, quick and not note)
 
     def admit(self, reply: ReplyTo, queue: str) -> str | None:
         """Count a job the adapter is about to fetch an attachment for: the 'busy' reply, or None.

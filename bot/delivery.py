@@ -6,7 +6,8 @@ An outbox entry is acked only after the platform accepted every part of it. Each
 piece of a split text) is remembered in Redis by job id and part name (:mod:`bot.delivered`), so a
 restart continues with the next piece, and a job that ran twice is shown once.
 Per job, the acknowledgement message is remembered in Redis (:class:`AckStore`): progress is
-edited into it, throttled, and the results reply to the user's message.
+edited into it, throttled, and the results reply to the user's message. A quick job's
+acknowledgement is held for about a second, and its answer sent alone if it comes (:mod:`bot.quick`).
 """
 
 from __future__ import annotations
@@ -14,112 +15,37 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
-import json
 import logging
-import re
 import socket
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Protocol, TypeVar
+from typing import IO, TypeVar
 
 import redis
 
 from bot.delivered import ANSWERED, DeliveredParts, InFlight, part_name
+from bot.platform import Ack as Ack
+from bot.platform import AckStore as AckStore
+from bot.platform import DeliveryError, Platform, Undeliverable
+from bot.platform import RetryLater as RetryLater
+from bot.platform import Transient as Transient
+from bot.quick import QuickAnswers
 from bot.replies import REST_IN_FILE, delivery_notice, message_text
+from bot.text_split import split_text as split_text
 from common import artifacts
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
 
 logger = logging.getLogger(__name__)
 
-ACK_TTL_S = 2 * 24 * 3600
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER_WAITS = 10
-SENTENCE_END = r"[.!?…]['\")\]]*\s"
+VERDICT = "verdict:0"  # the verdict's key in DeliveredParts (workers.predict names the part)
+WATCH_INTERVAL_S = 0.05  # how often held acknowledgements are checked for their deadline
 T = TypeVar("T")
-
-
-class DeliveryError(Exception):
-    """Base of the errors an adapter raises from its :class:`Platform` methods."""
-
-
-class RetryLater(DeliveryError):
-    """The platform said 429: try again after ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited for {retry_after:g} s")
-        self.retry_after = retry_after
-
-
-class Transient(DeliveryError):
-    """A 5xx, a timeout, a dropped connection: worth retrying with back-off."""
-
-
-class Undeliverable(DeliveryError):
-    """The platform refused for good (chat gone, bot blocked): log and drop."""
-
-
-@dataclass
-class Ack:
-    """The message that acknowledged a job; ``token``/``app``/``expires`` are Discord's interaction."""
-
-    chat: str
-    message: str
-    shows: str = "ack"  # "ack", "progress" (stale once the job ends) or "result"
-    token: str | None = None
-    app: str | None = None
-    expires: float | None = None  # epoch seconds after which ``token`` no longer works
-
-
-class Platform(Protocol):
-    name: str  # the outbox it serves
-    text_limit: int
-    caption_limit: int
-    upload_limit: int
-
-    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str: ...
-
-    async def send_file(
-        self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
-    ) -> str: ...
-
-    async def edit_text(self, ack: Ack, text: str) -> None: ...
-
-
-class AckStore:
-    def __init__(self, connection: redis.Redis, outbox: str) -> None:
-        self.connection = connection
-        self.prefix = f"ack:{outbox}:"
-
-    def remember(self, job_id: str, ack: Ack) -> None:
-        self.connection.set(self.prefix + job_id, json.dumps(asdict(ack)), ex=ACK_TTL_S)
-
-    def get(self, job_id: str) -> Ack | None:
-        raw = self.connection.get(self.prefix + job_id) if job_id else None
-        return Ack(**json.loads(raw)) if raw else None
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut after a paragraph, line, sentence or word if one is near."""
-    pieces: list[str] = []
-    text = text.strip()
-    while len(text) > limit:
-        window = text[: limit + 1]  # every boundary ends in whitespace, which the cut drops
-        cut = 0
-        # A paragraph, line or sentence end in the second half of the window; else the last space.
-        half = limit // 2
-        for pattern, earliest in ((r"\n\s*\n", half), (r"\n", half), (SENTENCE_END, half), (r"\s", 1)):
-            ends = [m.end() for m in re.finditer(pattern, window)]
-            if ends and ends[-1] >= earliest:
-                cut = ends[-1]
-                break
-        cut = cut or limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return [*pieces, text] if text else pieces
 
 
 def consumer_slot(lock_dir: Path, outbox: str) -> tuple[str, IO[str]]:
@@ -157,6 +83,7 @@ class Delivery:
         self.reader = reader
         self.acks = AckStore(connection, platform.name)
         self.delivered = DeliveredParts(connection, platform.name, reader.consumer)
+        self.quick = QuickAnswers(connection, platform.name)
         self.edit_interval_s = edit_interval_s
         self.ack_wait_s = ack_wait_s
         self._last_edit: dict[str, float] = {}
@@ -167,6 +94,13 @@ class Delivery:
         self._stopping.set()
 
     async def run(self) -> None:
+        watching = asyncio.create_task(self._watch_held())
+        try:
+            await self._deliver_outbox()
+        finally:
+            watching.cancel()
+
+    async def _deliver_outbox(self) -> None:
         while not self._stopping.is_set():
             try:
                 entries = await asyncio.to_thread(self.reader.read, 500)
@@ -199,6 +133,8 @@ class Delivery:
 
     async def deliver(self, entry_id: str, message: OutboxMessage) -> None:
         reply = message.reply
+        if message.kind == "prediction" and not message.final and self.quick.park(message):
+            return  # its acknowledgement is held: sent with the picture, or at the deadline (bot.quick)
         if message.kind == "progress" or (message.kind == "prediction" and not message.final):
             await self._show_in_ack(entry_id, message, reply)
             return
@@ -207,10 +143,17 @@ class Delivery:
             logger.info("job %s failed after its answer was delivered: not shown", message.job_id)
             return
         ack = self.acks.get(message.job_id)
+        held = self.quick.take(message.job_id) if message.result is not None else None
+        if held is not None:  # the first answer: one message (on Discord, the deferred response)
+            ack = held.placeholder
         for number, part in enumerate(await self._parts(message)):
             if self.delivered.claim(key, f"{name}:{number}"):  # else sent before: a rerun or a restart
                 await self._retrying(functools.partial(self._send_part, reply, ack, part))
                 self.delivered.mark(key, f"{name}:{number}")
+        if message.result is not None and (ack is None or held is not None):
+            self.delivered.mark(key, VERDICT)  # its text or caption showed the verdict: a late one is dropped
+        if held is not None:
+            self.quick.done(message.job_id)
         if message.final:
             self.delivered.mark(key, ANSWERED)
             self._pending_edit.pop(message.job_id, None)
@@ -247,6 +190,46 @@ class Delivery:
         await self._retrying(lambda: self.platform.edit_text(ack, text))
         self._last_edit[job_id] = time.monotonic()
         self.acks.remember(job_id, replace(ack, shows=shows))
+
+    async def _watch_held(self) -> None:
+        """Held acknowledgements (bot.quick) at their upload action's time or their deadline."""
+        while not self._stopping.is_set():
+            try:
+                for job_id in await asyncio.to_thread(self.quick.due_now):
+                    await self._held_due(job_id)
+            except redis.exceptions.ConnectionError as exc:
+                logger.warning("held acknowledgements unreachable, retrying: %s", exc)
+                await asyncio.sleep(1)
+            except DeliveryError as exc:
+                logger.error("a held acknowledgement could not be sent: %s", exc)
+            await asyncio.sleep(WATCH_INTERVAL_S)
+
+    async def _held_due(self, job_id: str) -> None:
+        early, chat = self.quick.early(job_id)
+        if early:
+            if chat is not None:
+                await self.platform.show_activity(chat)
+            return
+        held = self.quick.take(job_id)
+        if held is None:
+            return  # its answer came first, or another bot process took it
+        # Past the window: from here it is a job like any other. The parked verdict, if any, is shown
+        # now, in the message progress and the picture follow; else the acknowledgement.
+        text = (message_text(held.verdict) if held.verdict else held.text)[: self.platform.text_limit]
+        try:
+            if held.placeholder is not None:
+                ack = held.placeholder
+                await self._retrying(lambda: self.platform.edit_text(ack, text))
+            else:
+                message_id = await self._retrying(lambda: self.platform.send_text(held.reply, None, text))
+                ack = Ack(held.reply.chat, message_id)
+        except DeliveryError:
+            self.quick.hold_again(job_id)  # the verdict it may hold lives only there: try again soon
+            raise
+        self.acks.remember(job_id, replace(ack, shows="result" if held.verdict else "ack"))
+        if held.verdict is not None:
+            self.delivered.mark(self.delivered.key(held.verdict, ""), VERDICT)
+        self.quick.done(job_id)
 
     async def _flush_progress(self) -> None:
         now = time.monotonic()

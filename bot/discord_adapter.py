@@ -34,6 +34,7 @@ from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
 from bot.discord_identify import identify_turn
+from bot.quick import QuickAnswers
 from common.errors import StartupError
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
@@ -66,6 +67,9 @@ class DiscordPlatform:
         self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
     ) -> str:
         return await self._send(reply, ack, content=caption or None, file=discord.File(io.BytesIO(data), filename))
+
+    async def show_activity(self, reply: ReplyTo) -> None:
+        """Nothing to add: the deferred interaction response already shows "thinking"."""
 
     async def edit_text(self, ack: Ack, text: str) -> None:
         async with _mapped_errors():
@@ -179,7 +183,7 @@ class DiscordBot:
     def __init__(
         self, token: str, api_url: str, gateway_url: str | None, commands: Commands,
         connection: redis.Redis, state_dir: Path, *, defer_after_s: float = 2.0,
-        shard_count: int | None = 1, shard_ids: tuple[int, ...] | None = None,
+        shard_count: int | None = 1, shard_ids: tuple[int, ...] | None = None, quick_answer_s: float = 0.0,
     ) -> None:
         self.token = token
         self.shard_count, self.shard_ids = shard_count, shard_ids  # None: Discord's count; all shards
@@ -191,6 +195,7 @@ class DiscordBot:
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
+        self.quick = QuickAnswers(connection, OUTBOX, quick_answer_s)
         self.consumer = ""
 
     def run(self) -> int:
@@ -271,12 +276,21 @@ class DiscordBot:
             answer = await handling
             message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
         else:
+            if answer.job_id and answer.quick and self.quick.window_s:
+                # "Thinking..." answers within the 3 s; the answer fills it (bot.quick), else the ack does.
+                deferred = await interaction.response.defer(thinking=True)
+                placeholder = self._ack(interaction, deferred.message_id if deferred else None)
+                await asyncio.to_thread(self.quick.hold, answer.job_id, reply, answer.text, placeholder)
+                return
             message_id = (await interaction.response.send_message(answer.text)).message_id
         if answer.job_id and message_id is not None:
-            self.acks.remember(answer.job_id, Ack(
-                chat=str(interaction.channel_id), message=str(message_id), token=interaction.token,
-                app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
-            ))
+            self.acks.remember(answer.job_id, self._ack(interaction, message_id))
+
+    def _ack(self, interaction: discord.Interaction, message_id: int | None) -> Ack:
+        return Ack(
+            chat=str(interaction.channel_id), message=str(message_id or ""), token=interaction.token,
+            app=str(interaction.application_id), expires=time.time() + TOKEN_LIFETIME_S,
+        )
 
 
 async def _answered(answer: Answer) -> Answer:

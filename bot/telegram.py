@@ -20,6 +20,7 @@ from pathlib import Path
 
 import redis
 from telegram import BotCommand, InputFile, Message, ReplyParameters, Update
+from telegram.constants import ChatAction
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -41,7 +42,8 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
-from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.delivery import Ack, AckStore, Delivery, DeliveryError, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.quick import QuickAnswers
 from bot.telegram_limiter import SharedRateLimiter
 from bot.telegram_receive import Webhook, drop_repeats, receive
 from bot.telegram_uploads import DOWNLOAD_LIMIT, LOCAL_DOWNLOAD_LIMIT, MEDIA, SPEECH_CAPTION, media_answer
@@ -111,6 +113,13 @@ class TelegramPlatform:
             if "not modified" not in str(exc):
                 raise
 
+    async def show_activity(self, reply: ReplyTo) -> None:
+        try:
+            async with _mapped_errors():
+                await self.bot.send_chat_action(int(reply.chat), ChatAction.UPLOAD_PHOTO)
+        except DeliveryError as exc:  # only a sign of life: the answer follows anyway
+            logger.info("chat action in %s not shown: %s", reply.chat, exc)
+
 
 def _replying(reply: ReplyTo) -> ReplyParameters | None:
     if not reply.message:
@@ -173,12 +182,14 @@ class TelegramBot:
         state_dir: Path,
         local_mode: bool = False,
         webhook: Webhook | None = None,
+        quick_answer_s: float = 0.0,
     ) -> None:
         self.commands = commands
         self.webhook = webhook
         self.connection = connection
         self.state_dir = state_dir
         self.acks = AckStore(connection, OUTBOX)
+        self.quick = QuickAnswers(connection, OUTBOX, quick_answer_s)
         self.application = build_application(token, api_url, local_mode, connection)
         drop_repeats(self.application, connection, namespace(token))
         self.download_limit = LOCAL_DOWNLOAD_LIMIT if local_mode else DOWNLOAD_LIMIT
@@ -244,6 +255,9 @@ class TelegramBot:
             await self._answer(message, answer)
 
     async def _answer(self, message: Message, answer: Answer) -> None:
+        if answer.job_id and answer.quick and self.quick.window_s:  # the answer alone, if it comes in time
+            await asyncio.to_thread(self.quick.hold, answer.job_id, _reply_to(message), answer.text)
+            return
         sent = await message.reply_text(answer.text, do_quote=True)
         if answer.job_id:
             self.acks.remember(answer.job_id, Ack(chat=str(sent.chat_id), message=str(sent.message_id)))

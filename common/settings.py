@@ -297,6 +297,8 @@ class BotLimitSettings(_Area):
 
     USER_JOBS_PER_MINUTE: int = Field(default=10, ge=1, le=10_000)
     MAX_QUEUE_LENGTH: int = Field(default=100, ge=1, le=1_000_000)
+    # How long a prediction's acknowledgement waits for the answer, to send it alone (bot.quick); 0: never.
+    QUICK_ANSWER_S: float = Field(default=1.0, ge=0, le=5)
 
 
 class VideoSettings(_Area):

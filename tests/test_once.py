@@ -13,8 +13,10 @@ import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from bot.delivered import TTL_S, DeliveredParts, InFlight
 from bot.delivery import Ack, AckStore
-from common.jobs import PictureRequest, PredictionRequest, ReplyTo
+from common import outbox
+from common.jobs import OutboxMessage, PictureRequest, PredictionRequest, ReplyTo
 from common.queues import PREDICT, RENDER, JobQueue
 from tests.helpers import wait_for
 from tests.test_delivery import delivering, until
@@ -117,3 +119,33 @@ def test_a_bot_killed_mid_delivery_while_the_job_runs_again_shows_each_part_once
     verdicts = [m for m in chat if (m.text or m.caption).startswith("Iris: virginica")]
     assert len(verdicts) == len({m.photo is None for m in verdicts}), "at most one text and one caption"
     assert [c.status for c in telegram_api.calls_of("sendPhoto")] == [502, 200]
+
+
+def test_a_failure_reported_after_the_answer_is_not_shown(telegram_api, connection):
+    """The job's final message was delivered; a failure of a later run of it is dropped."""
+    outbox.post(connection, OutboxMessage(kind="text", reply=REPLY, job_id="j9", text="Hej.", part="transcript"))
+    outbox.post(connection, OutboxMessage(kind="failed", reply=REPLY, job_id="j9", text="Sorry, job j9 failed."))
+    deliver_until(telegram_api, connection, 2)
+    assert [m.text for m in telegram_api.chat(CHAT)] == ["Hej."]
+
+
+def claimed(parts: DeliveredParts, key: str, piece: str) -> bool:
+    try:
+        return parts.claim(key, piece)
+    except InFlight:
+        return False
+
+
+def test_a_claim_is_ours_again_after_a_restart_and_anothers_only_once_stale(connection):
+    """Claims name their consumer: the same name takes its own back, another waits until it is stale."""
+    first = DeliveredParts(connection, "telegram", "host-0")
+    other = DeliveredParts(connection, "telegram", "host-1", stale_s=0.5)
+    key = "delivered:telegram:job:j1"
+    assert first.claim(key, "picture:0")
+    with pytest.raises(InFlight):
+        other.claim(key, "picture:0")
+    assert DeliveredParts(connection, "telegram", "host-0").claim(key, "picture:0"), "restarted: ours again"
+    wait_for(lambda: claimed(other, key, "picture:0"), timeout=5)  # stale: the other consumer may send it
+    other.mark(key, "picture:0")
+    assert not first.claim(key, "picture:0") and not other.claim(key, "picture:0")
+    assert 0 < connection.ttl(key) <= TTL_S

@@ -40,6 +40,8 @@ def test_defaults_are_documented_values(monkeypatch):
         ("ASR_BACKEND", "onnx", "ASR_BACKEND"),
         ("ASR_DEVICE", "tpu", "ASR_DEVICE"),
         ("ASR_REPETITION_PENALTY", "0.5", "ASR_REPETITION_PENALTY"),
+        ("QUICK_ANSWER_S", "10", "QUICK_ANSWER_S"),
+        ("QUICK_ANSWER_S", "soon", "QUICK_ANSWER_S"),
         ("MONITOR_CRON", "daily", "MONITOR_CRON must be a cron expression"),
         ("MONITOR_TZ", "Mars/Olympus", "MONITOR_TZ is not a known time zone"),
         ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL must be an http"),

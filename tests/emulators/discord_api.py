@@ -92,6 +92,7 @@ class DiscordEmulator:
         self.calls: list[Call] = []
         self.interactions: dict[int, float] = {}  # id -> time it was sent to the bot
         self.acknowledged: set[int] = set()  # interactions whose callback was accepted
+        self.loading: set[int] = set()  # deferred ("thinking") responses not yet edited or followed up
         self._interaction_channels: dict[int, int] = {}
         self.identified: list[dict[str, Any]] = []
         self.identified_at: list[float] = []  # time.monotonic() of each IDENTIFY
@@ -291,6 +292,8 @@ class DiscordEmulator:
             # Type 4 answers with a message; type 5 ("thinking") shows a placeholder until edited.
             message = self._record(body.get("data") or {}, files, channel_id, "interaction response",
                                    interaction_id)
+            if body["type"] == 5:
+                self.loading.add(interaction_id)
             return json_body({
                 "interaction": {"id": parts[1], "type": 2, "response_message_id": str(message.id),
                                 "response_message_loading": body["type"] == 5, "response_message_ephemeral": False},
@@ -301,9 +304,17 @@ class DiscordEmulator:
                 raise Refused(401, 50027, "Invalid Webhook Token")
             interaction_id = int(parts[2].rsplit("-", 1)[1])  # the token names its interaction
             self._check_token(interaction_id)
+            if method == "POST" and interaction_id in self.loading:
+                # As Discord does: the first follow-up of a deferred interaction fills its "thinking" response.
+                self.loading.discard(interaction_id)
+                message = self._edit("@original", body, interaction_id)
+                message.files = files
+                return json_body(self._payload(message))
             if method == "POST":  # a follow-up
                 channel_id = self._interaction_channels[interaction_id]
                 return json_body(self._payload(self._record(body, files, channel_id, "follow-up", interaction_id)))
+            if parts[4] == "@original":
+                self.loading.discard(interaction_id)
             return json_body(self._payload(self._edit(parts[4], body, interaction_id)))
         if parts[:1] == ["channels"] and method == "POST":
             reference = (body.get("message_reference") or {}).get("message_id")

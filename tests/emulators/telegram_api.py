@@ -1,7 +1,7 @@
 """A small Telegram Bot API emulator: what python-telegram-bot calls, answered as Telegram would.
 
 Methods: getMe, getUpdates (long poll), setWebhook, deleteWebhook, setMyCommands, sendMessage,
-editMessageText, sendPhoto, sendDocument, getFile, and the file download route
+editMessageText, sendPhoto, sendDocument, sendChatAction, getFile, and the file download route
 (``/file/bot<token>/<path>``) for files a user sent (:meth:`TelegramEmulator.user_sends`). Once a
 bot set a webhook, updates are POSTed to the bot processes behind a proxy instead
 (:mod:`tests.emulators.telegram_webhook`; the test names them in ``pusher.backends``).
@@ -350,6 +350,9 @@ class TelegramEmulator:
         filename, data = params["document"]
         return self._record(params, SentMessage(0, int(params["chat_id"]), caption=_caption(params),
                                                 document=data, filename=filename))
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True  # shows nothing lasting: the test reads it from ``calls``
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = _text(params)
