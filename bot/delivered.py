@@ -53,7 +53,10 @@ class DeliveredParts:
 
     def key(self, message: OutboxMessage, entry_id: str) -> str:
         """Per job; a message of no job (a monitoring post) by its outbox entry."""
-        return self.prefix + (f"job:{message.job_id}" if message.job_id else f"entry:{entry_id}")
+        return self.job_key(message.job_id) if message.job_id else f"{self.prefix}entry:{entry_id}"
+
+    def job_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{job_id}"
 
     def claim(self, key: str, piece: str) -> bool:
         """True: ours to send now; False: sent before. Raises InFlight while another sends it."""

@@ -27,15 +27,15 @@ from typing import IO, TypeVar
 import redis
 
 from bot.delivered import ANSWERED, DeliveredParts, InFlight, part_name
+from bot.parts import Part, message_parts
 from bot.platform import Ack as Ack
 from bot.platform import AckStore as AckStore
 from bot.platform import DeliveryError, Platform, Undeliverable
 from bot.platform import RetryLater as RetryLater
 from bot.platform import Transient as Transient
 from bot.quick import QuickAnswers
-from bot.replies import REST_IN_FILE, delivery_notice, message_text
-from bot.text_split import split_text as split_text
-from common import artifacts
+from bot.replies import delivery_notice, message_text
+from bot.text_split import split_text as split_text  # where the tests and adapters look for it
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
 
@@ -146,16 +146,20 @@ class Delivery:
         held = self.quick.take(message.job_id) if message.result is not None else None
         if held is not None:  # the first answer: one message (on Discord, the deferred response)
             ack = held.placeholder
-        for number, part in enumerate(await self._parts(message)):
+        # Noted with the last piece: its text or caption showed the verdict (a late one is dropped), and
+        # the job's answer is complete (a failure reported after it is dropped).
+        completes = [VERDICT] if message.result is not None and (ack is None or held is not None) else []
+        completes += [ANSWERED] if message.final else []
+        parts = await message_parts(message, self.connection, self.platform)
+        for number, part in enumerate(parts):
             if self.delivered.claim(key, f"{name}:{number}"):  # else sent before: a rerun or a restart
                 await self._retrying(functools.partial(self._send_part, reply, ack, part))
-                self.delivered.mark(key, f"{name}:{number}")
-        if message.result is not None and (ack is None or held is not None):
-            self.delivered.mark(key, VERDICT)  # its text or caption showed the verdict: a late one is dropped
+                self.delivered.mark(key, f"{name}:{number}", *(completes if number == len(parts) - 1 else ()))
+        if completes and not parts:
+            self.delivered.mark(key, *completes)
         if held is not None:
             self.quick.done(message.job_id)
         if message.final:
-            self.delivered.mark(key, ANSWERED)
             self._pending_edit.pop(message.job_id, None)
             self._last_edit.pop(message.job_id, None)
         if message.final and ack is not None and ack.shows == "progress":
@@ -213,6 +217,13 @@ class Delivery:
         held = self.quick.take(job_id)
         if held is None:
             return  # its answer came first, or another bot process took it
+        key = self.delivered.job_key(job_id)
+        try:
+            if self.delivered.answered(key) or (held.verdict and not self.delivered.claim(key, VERDICT)):
+                self.quick.done(job_id)  # taken again after a kill: what it was for is shown already
+                return
+        except InFlight:
+            return  # another bot process sends the verdict now; the record is taken again after its lease
         # Past the window: from here it is a job like any other. The parked verdict, if any, is shown
         # now, in the message progress and the picture follow; else the acknowledgement.
         text = (message_text(held.verdict) if held.verdict else held.text)[: self.platform.text_limit]
@@ -228,7 +239,7 @@ class Delivery:
             raise
         self.acks.remember(job_id, replace(ack, shows="result" if held.verdict else "ack"))
         if held.verdict is not None:
-            self.delivered.mark(self.delivered.key(held.verdict, ""), VERDICT)
+            self.delivered.mark(key, VERDICT)
         self.quick.done(job_id)
 
     async def _flush_progress(self) -> None:
@@ -251,31 +262,7 @@ class Delivery:
             await asyncio.sleep(0.05)
         return ack
 
-    async def _parts(self, message: OutboxMessage) -> list[str | tuple[bytes, str, str, bool]]:
-        """Texts to send in order, then at most one file (data, filename, caption, is-picture)."""
-        text = message_text(message)
-        if message.kind not in {"picture", "document"} or not message.artifact:
-            return list(self._texts(message, text))
-        data = await asyncio.to_thread(artifacts.load, self.connection, message.artifact)
-        if data is None:
-            return [f"The file for job {message.job_id} expired before it could be sent."]
-        if len(data) > self.platform.upload_limit:
-            size = f"{len(data) / 2**20:.1f} MiB"
-            return [f"The file for job {message.job_id} is {size}, too large to send here."]
-        filename = message.filename or f"{message.job_id or 'file'}.{'png' if message.kind == 'picture' else 'txt'}"
-        picture = message.kind == "picture"
-        if len(text) <= self.platform.caption_limit:
-            return [(data, filename, text, picture)]
-        return [*self._texts(message, text), (data, filename, "", picture)]
-
-    def _texts(self, message: OutboxMessage, text: str) -> list[str]:
-        """The text split to the platform's limit; past ``max_parts`` pieces, a pointer to the file instead."""
-        pieces = split_text(text, self.platform.text_limit)
-        if message.max_parts and len(pieces) > message.max_parts:
-            return [*pieces[: message.max_parts], REST_IN_FILE]
-        return pieces
-
-    async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: str | tuple[bytes, str, str, bool]) -> str:
+    async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: Part) -> str:
         if isinstance(part, str):
             return await self.platform.send_text(reply, ack, part)
         data, filename, caption, picture = part

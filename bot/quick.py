@@ -13,7 +13,9 @@ here (a record in Redis, since any bot process may deliver the job's answers):
   verdict, or else the acknowledgement; from there on the job is delivered as any other (edits
   into that message, the picture after it).
 
-Taking the record is atomic, so exactly one of these happens. On Discord the adapter defers the
+Taking the record is atomic, so exactly one of these happens; a taker killed before it answered
+leaves it to be taken again after ``LEASE_S`` (the parts sent meanwhile are skipped then,
+bot.delivered). On Discord the adapter defers the
 interaction (its "thinking" placeholder answers within the 3 s) and the held record names it.
 """
 
@@ -32,12 +34,18 @@ from common.jobs import OutboxMessage, ReplyTo
 WINDOW_S = 1.0  # how long the acknowledgement waits for the answer
 ACTION_AFTER_S = 0.4  # a parked verdict whose picture is this late shows the chat an upload action
 RECORD_TTL_S = 24 * 3600
+LEASE_S = 30.0  # a taker killed before it answered: the record is taken again after this
 
-# KEYS: record, due set. ARGV: job. The record's fields, or nil when it is not held (any more).
+# KEYS: record, due set. ARGV: job, now, lease. The record's fields, or nil when it is not ours to take:
+# taken by another, unless that one's lease ran out (killed between taking and sending).
 TAKE_SCRIPT = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'held' then return nil end
-redis.call('HSET', KEYS[1], 'state', 'taken')
-redis.call('ZREM', KEYS[2], ARGV[1])
+local state = redis.call('HGET', KEYS[1], 'state')
+local now = tonumber(ARGV[2])
+if state ~= 'held' and not (state == 'taken' and tonumber(redis.call('HGET', KEYS[1], 'until')) < now) then
+  return nil
+end
+redis.call('HSET', KEYS[1], 'state', 'taken', 'until', now + tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 return redis.call('HGETALL', KEYS[1])
 """
 # KEYS: record, due set. ARGV: job, verdict JSON, action time. 1 when parked.
@@ -99,7 +107,7 @@ class QuickAnswers:
         """The held record, now ours alone to answer; None when it is not held (or never was)."""
         if not job_id:
             return None
-        raw = self._take(keys=[self.prefix + job_id, self.due], args=[job_id])
+        raw = self._take(keys=[self.prefix + job_id, self.due], args=[job_id, time.time(), LEASE_S])
         if not raw:
             return None
         fields = {raw[i].decode(): raw[i + 1].decode() for i in range(0, len(raw), 2)}
@@ -119,7 +127,10 @@ class QuickAnswers:
             pipe.execute()
 
     def done(self, job_id: str) -> None:
-        self.connection.delete(self.prefix + job_id)
+        with self.connection.pipeline(transaction=True) as pipe:
+            pipe.delete(self.prefix + job_id)
+            pipe.zrem(self.due, job_id)
+            pipe.execute()
 
     def due_now(self, limit: int = 50) -> list[str]:
         """Jobs whose deadline (or upload action) is due."""

@@ -125,6 +125,26 @@ def test_a_job_slower_than_the_window_gets_the_acknowledgement_and_its_edits(tel
     assert sends(telegram_api) == ["sendMessage", "editMessageText", "sendPhoto"]
 
 
+def test_a_held_answer_whose_taker_was_killed_is_sent_after_its_lease(telegram_api, connection, monkeypatch):
+    """A bot took the held record (the verdict parked in it) and died before sending: another sends it, once."""
+    monkeypatch.setattr("bot.quick.LEASE_S", 0.5)
+    quick = QuickAnswers(connection, "telegram", 10.0)
+    quick.hold("q1", REPLY, ACK)
+    verdict(connection)
+
+    async def scenario() -> None:
+        async with delivering(telegram_api, connection):
+            await until(lambda: connection.hexists("quick:telegram:q1", "verdict"))
+        assert quick.take("q1") is not None  # the process that took it is killed here, before sending
+        async with delivering(telegram_api, connection):
+            await until(lambda: telegram_api.chat(CHAT))
+            await until(lambda: not connection.exists("quick:telegram:q1"))
+
+    asyncio.run(scenario())
+    [shown] = telegram_api.chat(CHAT)
+    assert shown.text.startswith("Iris: setosa") and sends(telegram_api) == ["sendMessage"]
+
+
 def chat_sends(calls, chat: int) -> list[str]:
     return [c.method for c in calls if str(c.params.get("chat_id")) == str(chat)]
 
