@@ -31,7 +31,7 @@ CHANNEL = 500
 @pytest.mark.slow
 def test_slash_iris_is_answered_in_time_then_the_picture_follows(discord_api, start_discord_bot, worker_process):
     """/iris: the interaction is answered at once with the queue place; the verdict and picture follow."""
-    start_discord_bot()
+    start_discord_bot(QUICK_ANSWER_S="0")  # the acknowledgement and its edits (one message: tests/test_quick.py)
     names = [c["name"] for c in discord_api.commands]
     assert names == ["iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor",
                      "status", "cancel", "help"]
