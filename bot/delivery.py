@@ -143,9 +143,11 @@ class Delivery:
             logger.info("job %s failed after its answer was delivered: not shown", message.job_id)
             return
         ack = self.acks.get(message.job_id)
-        held = self.quick.take(message.job_id) if message.result is not None else None
+        held = self.quick.take(message.job_id) if message.result is not None or message.kind == "failed" else None
         if held is not None:  # the first answer: one message (on Discord, the deferred response)
             ack = held.placeholder
+            if held.verdict is not None and message.result is None:  # its render job failed: the verdict first
+                await self._send_once(key, VERDICT, reply, ack, message_text(held.verdict)[: self.platform.text_limit])
         # Noted with the last piece: its text or caption showed the verdict (a late one is dropped), and
         # the job's answer is complete (a failure reported after it is dropped).
         completes = [VERDICT] if message.result is not None and (ack is None or held is not None) else []
@@ -166,6 +168,11 @@ class Delivery:
             notice = delivery_notice(message)
             await self._retrying(lambda: self.platform.edit_text(ack, notice))
             self.acks.remember(message.job_id, replace(ack, shows="result"))
+
+    async def _send_once(self, key: str, piece: str, reply: ReplyTo, ack: Ack | None, text: str) -> None:
+        if self.delivered.claim(key, piece):
+            await self._retrying(lambda: self.platform.send_text(reply, ack, text))
+            self.delivered.mark(key, piece)
 
     async def _show_in_ack(self, entry_id: str, message: OutboxMessage, reply: ReplyTo) -> None:
         text = message_text(message)[: self.platform.text_limit]

@@ -125,6 +125,21 @@ def test_a_job_slower_than_the_window_gets_the_acknowledgement_and_its_edits(tel
     assert sends(telegram_api) == ["sendMessage", "editMessageText", "sendPhoto"]
 
 
+def test_a_failed_picture_after_a_parked_verdict_shows_the_verdict_then_the_failure(telegram_api, connection):
+    """The render job failed: the verdict computed before is not lost behind the failure notice."""
+
+    async def failed_picture() -> None:
+        verdict(connection)
+        await until(lambda: connection.hexists("quick:telegram:q1", "verdict"))
+        outbox.post(connection, OutboxMessage(kind="failed", reply=REPLY, job_id="q1", text="Sorry, job q1 failed."))
+        await until(lambda: len(telegram_api.chat(CHAT)) == 2)
+
+    run(telegram_api, connection, 10.0, [failed_picture])
+    shown, failed = telegram_api.chat(CHAT)
+    assert shown.text.startswith("Iris: setosa") and failed.text == "Sorry, job q1 failed."
+    assert sends(telegram_api) == ["sendMessage", "sendMessage"] and connection.keys("quick:telegram:*") == []
+
+
 def test_a_held_answer_whose_taker_was_killed_is_sent_after_its_lease(telegram_api, connection, monkeypatch):
     """A bot took the held record (the verdict parked in it) and died before sending: another sends it, once."""
     monkeypatch.setattr("bot.quick.LEASE_S", 0.5)
