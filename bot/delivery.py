@@ -94,11 +94,14 @@ class Delivery:
         self._stopping.set()
 
     async def run(self) -> None:
-        watching = asyncio.create_task(self._watch_held())
+        tasks = {asyncio.create_task(self._watch_held()), asyncio.create_task(self._deliver_outbox())}
         try:
-            await self._deliver_outbox()
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # an error in either ends delivery: better a restart than a silent bot
         finally:
-            watching.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def _deliver_outbox(self) -> None:
         while not self._stopping.is_set():
@@ -148,8 +151,7 @@ class Delivery:
             ack = held.placeholder
             if held.verdict is not None and message.result is None:  # its render job failed: the verdict first
                 await self._send_once(key, VERDICT, reply, ack, message_text(held.verdict)[: self.platform.text_limit])
-        # Noted with the last piece: its text or caption showed the verdict (a late one is dropped), and
-        # the job's answer is complete (a failure reported after it is dropped).
+        # Noted with the last piece: the verdict was shown (a late one is dropped); the answer is complete.
         completes = [VERDICT] if message.result is not None and (ack is None or held is not None) else []
         completes += [ANSWERED] if message.final else []
         parts = await message_parts(message, self.connection, self.platform)
@@ -241,6 +243,9 @@ class Delivery:
             else:
                 message_id = await self._retrying(lambda: self.platform.send_text(held.reply, None, text))
                 ack = Ack(held.reply.chat, message_id)
+        except Undeliverable:
+            self.quick.done(job_id)  # the chat is gone, or the bot blocked
+            raise
         except DeliveryError:
             self.quick.hold_again(job_id)  # the verdict it may hold lives only there: try again soon
             raise
