@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,35 @@ def test_an_unwritable_model_dir_stops_the_start_naming_it(tmp_path):
         LocalModelRegistry(blocked).check_writable()
     LocalModelRegistry(tmp_path / "new").check_writable()
     assert (tmp_path / "new").is_dir() and list((tmp_path / "new").iterdir()) == []
+
+
+def test_a_version_is_written_hidden_beside_its_place_and_dated_in_utc(tmp_path):
+    """Written in a hidden folder next to the versions (the rename into place stays on one filesystem)."""
+    registry = LocalModelRegistry(tmp_path)
+    seen: list[Path] = []
+
+    def files(directory: Path) -> None:
+        seen.append(directory)
+        (directory / "model.txt").write_text("one")
+
+    version = registry.register("iris", files, metrics={}, feature_schema=[])
+    assert seen[0].parent == tmp_path / "iris" and seen[0].name.startswith(".staging-1-")
+    assert version.name == "iris" and registry.get("iris", 1).name == "iris"
+    created = datetime.fromisoformat(version.created_at)
+    assert created.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+
+
+def test_only_numbered_folders_are_versions(tmp_path):
+    registry = LocalModelRegistry(tmp_path)
+    registry.register("iris", write("one"), metrics={}, feature_schema=[])
+    (tmp_path / "iris" / "7").write_text("a stray file, not a version")
+    (tmp_path / "iris" / "notes").mkdir()
+    assert [v.version for v in registry.versions("iris")] == [1]
+    assert registry.register("iris", write("two"), metrics={}, feature_schema=[]).version == 2
+
+
+def test_check_writable_makes_a_nested_model_dir_and_takes_an_existing_one(tmp_path):
+    nested = LocalModelRegistry(tmp_path / "a" / "b" / "models")
+    nested.check_writable()
+    nested.check_writable()  # again, now that it exists
+    assert nested.root.is_dir()
