@@ -120,3 +120,25 @@ def test_several_passengers_are_encoded_in_order():
     assert rows.shape == (2, len(COLUMNS))
     assert [column(row, "age") for row in rows] == [1.0, 80.0]
     assert encode([], MEDIANS).shape == (0, len(COLUMNS))
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("de Messemaeker, Mrs. Guillaume Joseph", "Mrs"),  # a surname with a space
+        ("Smith, Mr. John, Jr.", "Mr"),  # a second comma
+        ("Jones, Mr. John Jr.", "Mr"),  # a second full stop
+    ],
+)
+def test_the_title_is_the_word_after_the_first_comma_up_to_the_first_full_stop(name, title):
+    assert title_from_name(name) == title
+
+
+def test_sex_port_and_whole_numbers_in_their_columns():
+    woman, port_c = encode([{"pclass": 1, "sex": "female", "age": 30.0, "embarked": "C"},
+                            {"pclass": 1, "sex": "male", "age": 30.0, "embarked": "C"}], MEDIANS)  # fmt: skip
+    assert column(woman, "female") == 1 and column(port_c, "female") == 0
+    assert column(port_c, "embarked_C") == 1 and column(port_c, "embarked_S") == 0
+    [no_fare] = encode([{"pclass": 1, "sex": "male", "age": 30.0}], MEDIANS)
+    assert column(no_fare, "fare") == 60.0, "the class's median fare, int keys as training stored them"
+    assert clean(RAW)["parch"].dtype.kind == "i"
