@@ -35,7 +35,7 @@ from bot.platform import RetryLater as RetryLater
 from bot.platform import Transient as Transient
 from bot.quick import QuickAnswers
 from bot.replies import delivery_notice, message_text
-from bot.text_split import split_text as split_text  # where the tests and adapters look for it
+from bot.text_split import clip
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
 
@@ -150,7 +150,8 @@ class Delivery:
         if held is not None:  # the first answer: one message (on Discord, the deferred response)
             ack = held.placeholder
             if held.verdict is not None and message.result is None:  # its render job failed: the verdict first
-                await self._send_once(key, VERDICT, reply, ack, message_text(held.verdict)[: self.platform.text_limit])
+                verdict = clip(message_text(held.verdict), self.platform.text_limit)
+                await self._send_once(key, VERDICT, reply, ack, verdict)
         # Noted with the last piece: the verdict was shown (a late one is dropped); the answer is complete.
         completes = [VERDICT] if message.result is not None and (ack is None or held is not None) else []
         completes += [ANSWERED] if message.final else []
@@ -177,7 +178,7 @@ class Delivery:
             self.delivered.mark(key, piece)
 
     async def _show_in_ack(self, entry_id: str, message: OutboxMessage, reply: ReplyTo) -> None:
-        text = message_text(message)[: self.platform.text_limit]
+        text = clip(message_text(message), self.platform.text_limit)
         # A verdict is a part of the answer, shown once; progress is only ever the newest state.
         key, piece = self.delivered.key(message, entry_id), f"{part_name(message)}:0"
         if message.kind != "progress" and not self.delivered.claim(key, piece):
@@ -235,7 +236,7 @@ class Delivery:
             return  # another bot process sends the verdict now; the record is taken again after its lease
         # Past the window: from here it is a job like any other. The parked verdict, if any, is shown
         # now, in the message progress and the picture follow; else the acknowledgement.
-        text = (message_text(held.verdict) if held.verdict else held.text)[: self.platform.text_limit]
+        text = clip(message_text(held.verdict) if held.verdict else held.text, self.platform.text_limit)
         try:
             if held.placeholder is not None:
                 ack = held.placeholder

@@ -8,7 +8,7 @@ import redis
 
 from bot.platform import Platform
 from bot.replies import REST_IN_FILE, message_text
-from bot.text_split import split_text
+from bot.text_split import split_text, utf16_length
 from common import artifacts
 from common.jobs import OutboxMessage
 
@@ -28,7 +28,7 @@ async def message_parts(message: OutboxMessage, connection: redis.Redis, platfor
         return [f"The file for job {message.job_id} is {size}, too large to send here."]
     filename = message.filename or f"{message.job_id or 'file'}.{'png' if message.kind == 'picture' else 'txt'}"
     picture = message.kind == "picture"
-    if len(text) <= platform.caption_limit:
+    if utf16_length(text) <= platform.caption_limit:
         return [(data, filename, text, picture)]
     return [*texts(message, text, platform.text_limit), (data, filename, "", picture)]
 

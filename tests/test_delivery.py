@@ -13,10 +13,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.delivery import Ack, AckStore, Delivery, consumer_slot, split_text
+from bot.delivery import Ack, AckStore, Delivery, consumer_slot
 from bot.redaction import RedactSecret
 from bot.replies import REST_IN_FILE
 from bot.telegram import TelegramPlatform, build_application
+from bot.text_split import split_text, utf16_length
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
@@ -59,13 +60,15 @@ async def delivering(api: TelegramEmulator, connection, **options: Any) -> Async
 
 
 @settings(deadline=None)  # a shared, loaded machine must not fail it on time
-@given(st.lists(st.sampled_from(["word", "Sentence.", "end!", "\n", "\n\n", "x" * 30, "ö"]), max_size=400),
-       st.integers(min_value=40, max_value=300))
+@given(
+    st.lists(st.sampled_from(["word", "Sentence.", "end!", "\n", "\n\n", "x" * 30, "ö", "😀"]), max_size=400),
+    st.integers(min_value=40, max_value=300),
+)
 def test_split_text_keeps_every_word_within_the_limit(tokens, limit):
-    """No piece exceeds the limit and no word is lost, cut or reordered (words here fit the limit)."""
+    """No piece exceeds the limit in UTF-16 units (Telegram's count) and no word is lost, cut or reordered."""
     text = " ".join(tokens)
     pieces = split_text(text, limit)
-    assert all(0 < len(piece) <= limit for piece in pieces)
+    assert all(0 < utf16_length(piece) <= limit for piece in pieces)
     assert " ".join(pieces).split() == text.split()
 
 
@@ -75,6 +78,13 @@ def test_split_text_prefers_sentence_then_line_boundaries():
     assert split_text(sentences, 32) == ["One two three. Four five six.", "Seven eight nine."]
     assert split_text("alpha beta\ngamma. delta epsilon zeta", 30) == ["alpha beta\ngamma.", "delta epsilon zeta"]
     assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_an_emoji_counts_twice_as_telegram_counts_it():
+    """3000 emoji with spaces: 6000 characters, 9000 UTF-16 units, so three pieces of at most 4096 units, not two."""
+    pieces = split_text("😀 " * 3000, 4096)
+    assert [utf16_length(piece) for piece in pieces] == [4094, 4094, 809]
+    assert "".join(pieces).count("😀") == 3000
 
 
 def test_progress_is_throttled_into_the_ack_and_the_end_says_done(telegram_api, connection):

@@ -20,7 +20,7 @@ from rq.serializers import JSONSerializer
 
 from bot.commands import Commands
 from bot.console import ConsoleBot
-from bot.delivery import split_text
+from bot.text_split import split_text
 from common import artifacts
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
