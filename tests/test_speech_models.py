@@ -188,3 +188,19 @@ def test_real_processes_console_and_worker(process_env, media_server, tiny_model
 def test_unknown_backend_is_refused(tmp_path):
     with pytest.raises(Exception, match="unknown ASR backend"):
         AsrModels(LocalModelRegistry(tmp_path), "x", "onnx", "cpu")
+
+
+def test_a_hub_model_that_is_not_cached_says_it_is_being_downloaded(tmp_path):
+    """A first load from the Hub can take minutes: the log says so before it starts (offline here, so it fails)."""
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
+    script = (
+        "import logging; logging.basicConfig(level=logging.INFO)\n"
+        "from workers.speech.backends.ct2 import FasterWhisperRecogniser\n"
+        "FasterWhisperRecogniser('mlchat-tests/no-such-model', device='cpu')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    said = "downloading ASR model mlchat-tests/no-such-model from the Hugging Face Hub (first use; cached afterwards)"
+    assert said in done.stderr

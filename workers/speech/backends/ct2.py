@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ class FasterWhisperRecogniser:
         cpu_threads: int = 0,
         options: DecodeOptions = DecodeOptions(),  # noqa: B008  # frozen, so one shared default is safe
     ) -> None:
-        self.path = model if Path(model).is_dir() else download_model(model)
+        self.path = model if Path(model).is_dir() else _fetch(model)
         self.device = device
         self.compute_type = compute_type or ("float16" if device == "cuda" else "int8")
         self.options = options
@@ -180,6 +181,18 @@ class FasterWhisperRecogniser:
             merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
             words.append([Word(float(w["start"]), float(w["end"]), w["word"]) for w in alignment if w["word"]])
         return words
+
+
+def _fetch(model: str) -> str:
+    """A Hub model's local directory: downloaded on first use (said in the log, it can take minutes), then cached."""
+    try:
+        return str(download_model(model, local_files_only=True))
+    except Exception:  # not cached yet (huggingface_hub's error types vary by version)
+        logger.info("downloading ASR model %s from the Hugging Face Hub (first use; cached afterwards)", model)
+    started = time.monotonic()
+    path = str(download_model(model))
+    logger.info("downloaded ASR model %s in %.0f s to %s", model, time.monotonic() - started, path)
+    return path
 
 
 def _cores() -> int:
