@@ -51,13 +51,15 @@ from workers.speech.models import AsrModels
 from workers.speech.subtitles import share_within_rules
 
 
-def our_job(media: Path, model: Path, options: DecodeOptions, threads: int) -> JobRun:
-    """A short warm-up job (yt-dlp's first start), then the measured one, on one worker."""
+def our_job(media: Path, model: Path, options: DecodeOptions, threads: int, round_: int) -> JobRun:
+    """A short warm-up job (yt-dlp's first start), then the measured one, on one worker; each round's
+    source ids are new, so no round is answered from an earlier one's cache."""
     speech = runtime.SpeechRuntime(
         models=AsrModels(LocalModelRegistry(media / "models"), str(model), "ctranslate2", "cpu", threads, options),
         links=LinkPolicy(frozenset(), frozenset({"127.0.0.1"}), 3600),
     )
-    _, measured = run_jobs(media, speech, [("bench-warm-up", "warm-up.mp4"), ("bench-narration", "narration.mp4")])
+    jobs = [(f"bench-warm-up-{round_}", "warm-up.mp4"), (f"bench-narration-{round_}", "narration.mp4")]
+    _, measured = run_jobs(media, speech, jobs)
     return measured
 
 
@@ -102,13 +104,13 @@ def main() -> None:
         # weighs on all alike, and a burst of it on one run does not decide the comparison.
         rounds = [
             (
-                our_job(media, model, options, args.threads),
+                our_job(media, model, options, args.threads, round_),
                 run_peers(
                     model, wav, threads=args.threads, beam_size=options.beam_size, batch_size=options.batch_size,
                     repetition_penalty=options.repetition_penalty,
                 ),
             )
-            for _ in range(args.repeat)
+            for round_ in range(args.repeat)
         ]  # fmt: skip
         job = min((ours for ours, _ in rounds), key=lambda run: run.wall_s)
         peers = [min(runs, key=lambda run: run.wall_s) for runs in zip(*(theirs for _, theirs in rounds), strict=True)]
