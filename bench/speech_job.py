@@ -4,6 +4,7 @@ yt-dlp fetching from a local HTTP server, the outbox read until the job's last m
 from __future__ import annotations
 
 import functools
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ def run_jobs(
     handler = functools.partial(_QuietHandler, directory=str(media))
     server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    process, url = start_redis(media / "redis")
+    # A fresh server each call: an earlier call's outbox (its last message) must not end this one's wait.
+    process, url = start_redis(Path(tempfile.mkdtemp(prefix="redis-", dir=media)))
     try:
         connection = redis.Redis.from_url(url)
         for _ in range(100):
@@ -58,8 +60,10 @@ def run_jobs(
                 task=task, reply=ReplyTo("bench", "b"), source_id=source_id, url=f"{base}/{name}"
             )
             started = time.perf_counter()
-            job = JobQueue(connection).queue(TRANSCRIBE).enqueue(
-                "workers.speech.job.run", request.to_dict(), job_timeout=3600
+            job = (
+                JobQueue(connection)
+                .queue(TRANSCRIBE)
+                .enqueue("workers.speech.job.run", request.to_dict(), job_timeout=3600)
             )
             files: dict[str, str] = {}
             messages = []
