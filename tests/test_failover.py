@@ -150,6 +150,14 @@ class Console:
                 stream.close()
 
 
+def master_found(client: redis.Redis) -> tuple[str, int] | None:
+    """The master a Sentinel-managed client would connect to now; None while the sentinels name none."""
+    try:
+        return client.connection_pool.get_master_address()  # type: ignore[attr-defined]
+    except redis.sentinel.MasterNotFoundError:
+        return None
+
+
 SETOSA = "/iris 5.1 3.5 1.4 0.2"
 VIRGINICA = "/iris 6.7 3.0 5.2 2.3"
 TITANIC = "/titanic pclass=1 sex=female age=29 sibsp=0 parch=0 fare=80 embarked=C"
@@ -178,6 +186,9 @@ def test_commands_are_answered_across_a_sentinel_failover_and_queued_jobs_are_ke
         cluster.processes["master"].send_signal(signal.SIGKILL)
         cluster.processes["master"].wait(timeout=10)
         wait_for(lambda: cluster.master_port_now() == cluster.replica_port, timeout=60, interval=0.2)
+        # One sentinel names the new master before the others have taken it: a client asks them in turn.
+        replica = ("127.0.0.1", cluster.replica_port)
+        wait_for(lambda: master_found(through_sentinels) == replica, timeout=60, interval=0.2)
 
         assert JobQueue(through_sentinels).waiting(PREDICT) == 2, "the queued jobs survived the failover"
         through_sentinels.set(release_key("f1"), 1)
