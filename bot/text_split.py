@@ -35,8 +35,7 @@ def split_text(text: str, limit: int) -> list[str]:
     """Pieces of at most ``limit`` UTF-16 units, cut after a paragraph, line, sentence or word if one is near."""
     pieces: list[str] = []
     text = text.strip()
-    while utf16_length(text) > limit:
-        fits = _characters_within(text, limit)
+    while (fits := _characters_within(text, limit)) < len(text):
         window = text[: fits + 1]  # every boundary ends in whitespace, which the cut drops
         cut = 0
         # A paragraph, line or sentence end in the second half of the window; else the last space.
