@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,21 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def refused_at_start(platform: str, env: dict[str, str]) -> str:
+    """``python -m bot <platform>`` that must stop at start: exit code 2, no traceback; its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", platform],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
 
 
 def png(width: int = 4, height: int = 3) -> bytes:
