@@ -129,17 +129,18 @@ def _recognise(
     task: str,
     progress: Progress,
 ) -> list[Segment]:
-    """Every chunk, a batch at a time: after each, translation (MT_MODEL), progress and /cancel."""
+    """Every chunk, part by part: after each part, translation (MT_MODEL), progress and /cancel."""
     translator = speech.translator() if task == "translate" and speech.mt_model else None
-    shown: list[str] = []
+    shown: list[Segment] = []  # for the preview, in the audio's order (parts finish in any order)
 
     def after_batch(fraction: float, found: list[Segment]) -> list[Segment]:
         if translator is not None and found:
             # Marian translates the text; the words' times belong to the Swedish words, so they go.
             texts = translator.translate([s.text for s in found])
             found = [replace(s, text=t, words=()) for s, t in zip(found, texts, strict=True)]
-        shown.extend(s.text for s in found)
-        progress.update("recognising", fraction, preview=" ".join(shown))
+        shown.extend(found)
+        shown.sort(key=lambda segment: segment.start)
+        progress.update("recognising", fraction, preview=" ".join(segment.text for segment in shown))
         progress.check_cancel()
         return found
 

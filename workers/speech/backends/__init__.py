@@ -7,7 +7,7 @@ aligns them. They are built by :func:`workers.speech.models.load_recogniser` wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +41,22 @@ class Recogniser(Protocol):
 
         ``task`` is Whisper's: "transcribe" or "translate" (into English). Silence gives no
         segment; a repetition loop is decoded again or cut (see workers.speech.loops).
+        """
+        ...
+
+    def recognise_parts(
+        self,
+        lengths: Sequence[int],
+        piece: Callable[[int], np.ndarray],
+        *,
+        language: str,
+        task: str,
+        batch_size: int,
+    ) -> Generator[tuple[list[int], list[list[Segment]]], None, None]:
+        """A job's pieces (``piece(i)``, ``lengths[i]`` samples long), at most ``batch_size`` at a time:
+        (indices, their segments) for each part as it is done, parts not necessarily in order.
+
+        Closing the iterator early (a cancelled job) leaves nothing of the job running.
         """
         ...
 

@@ -5,9 +5,10 @@ decoded without timestamp tokens (fewer tokens, as faster-whisper's batched pipe
 the word alignment gives the times; segments are cut from the words. faster-whisper supplies the
 model, its feature extractor and tokenizer, and its word alignment (DTW on the alignment heads).
 
-On a CPU the batch is shared out to single-threaded CTranslate2 workers that run side by side
-(measured on two cores with whisper-base: the encoder does about a tenth more this way than one
-worker with two threads, decoding as much), each share chosen so that the workers finish together.
+On a CPU the job's pieces are shared out to single-threaded CTranslate2 workers that run side by
+side (measured on two cores with whisper-base, against one worker with two threads: encoding takes
+an eighth less time this way, beam search a tenth less, alignment over a quarter less), each with its
+share of the whole job, in parts of its share of a batch (see parts.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -40,6 +41,7 @@ from workers.speech.backends.decoding import (
     tidy_words,
     token_budget,
 )
+from workers.speech.backends.parts import Part, in_order, plan, side_by_side
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,6 @@ logger = logging.getLogger(__name__)
 # close, punctuation the word before it.
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
-# What the encoder costs of a full piece's work (measured for whisper-base int8 on a CPU: about a
-# third; decoding and alignment grow with the piece's length).
-ENCODER_SHARE = 0.5
 
 
 class FasterWhisperRecogniser:
@@ -84,17 +83,32 @@ class FasterWhisperRecogniser:
         return self.recognise_batch([audio], language=language, task=task)[0]
 
     def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
-        tokenizer = self._tokenizer(language, task)
-        shares = share(pieces, self.workers)
-        parts = [[pieces[i] for i in indices] for indices in shares]
-        if self._pool is None or len(parts) < 2:
-            done = [self._recognise(part, tokenizer) for part in parts]
-        else:  # each worker its part, from features to words, with no wait for the other
-            done = list(self._pool.map(lambda part: self._recognise(part, tokenizer), parts))
         found: dict[int, list[Segment]] = {}
-        for indices, segments in zip(shares, done, strict=True):
-            found.update(zip(indices, segments, strict=True))
+        parts = self.recognise_parts(
+            [len(piece) for piece in pieces], pieces.__getitem__, language=language, task=task, batch_size=len(pieces)
+        )
+        for part, segments in parts:
+            found.update(zip(part, segments, strict=True))
         return [found[i] for i in range(len(pieces))]
+
+    def recognise_parts(
+        self,
+        lengths: Sequence[int],
+        piece: Callable[[int], np.ndarray],
+        *,
+        language: str,
+        task: str,
+        batch_size: int,
+    ) -> Generator[tuple[Part, list[list[Segment]]], None, None]:
+        tokenizer = self._tokenizer(language, task)
+
+        def recognise(part: Part) -> list[list[Segment]]:
+            return self._recognise([piece(i) for i in part], tokenizer)
+
+        if self._pool is None or len(lengths) < 2:
+            return ((part, recognise(part)) for part in in_order(len(lengths), batch_size))
+        part_size = -(-batch_size // self.workers)  # the batch shared out: at most batch_size pieces at once
+        return side_by_side(plan(lengths, self.workers, part_size), recognise, self._pool)
 
     def detect_language(self, windows: Sequence[np.ndarray]) -> list[dict[str, float]]:
         if not self.multilingual:
@@ -200,26 +214,9 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def share(pieces: Sequence[np.ndarray], workers: int) -> list[list[int]]:
-    """The pieces' indices for each worker, so that the workers finish together.
-
-    A piece costs one encoder pass whatever its length (the window is always 30 s) plus decoding
-    in proportion to its length, so a short last chunk is worth about half a full one; the
-    longest piece goes to the least loaded worker first. A contiguous split would leave one
-    worker idle while the other decodes three full pieces.
-    """
-    load = [0.0] * workers
-    shares: list[list[int]] = [[] for _ in range(workers)]
-    for index in sorted(range(len(pieces)), key=lambda i: -len(pieces[i])):
-        worker = load.index(min(load))
-        shares[worker].append(index)
-        load[worker] += ENCODER_SHARE + len(pieces[index]) / (30 * 16_000)
-    return [sorted(indices) for indices in shares if indices]
-
-
 @dataclass(frozen=True)
 class _Part:
-    """One worker's share of a batch, kept for the fallback of its looping pieces."""
+    """One part's pieces, kept for the fallback of its looping pieces."""
 
     pieces: list[np.ndarray]
     features: np.ndarray

@@ -12,7 +12,7 @@ no word timestamps in this backend.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from workers.speech.backends.decoding import (
     token_budget,
     trim_segment_text,
 )
+from workers.speech.backends.parts import Part, in_order
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,18 @@ class TransformersRecogniser:
 
     def recognise(self, audio: np.ndarray, *, language: str, task: str) -> list[Segment]:
         return self.recognise_batch([audio], language=language, task=task)[0]
+
+    def recognise_parts(
+        self,
+        lengths: Sequence[int],
+        piece: Callable[[int], np.ndarray],
+        *,
+        language: str,
+        task: str,
+        batch_size: int,
+    ) -> Generator[tuple[Part, list[list[Segment]]], None, None]:
+        for part in in_order(len(lengths), batch_size):
+            yield part, self.recognise_batch([piece(i) for i in part], language=language, task=task)
 
     def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
         if not pieces:
