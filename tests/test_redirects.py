@@ -22,7 +22,7 @@ from common.errors import VideoRejected
 from common.queues import TRANSCRIBE, JobQueue
 from common.video_links import LinkPolicy, check_address
 from tests.test_speech import console_session, install_runtime
-from workers.speech.metadata import read_metadata
+from workers.speech.download import download_audio
 from workers.speech.source import follow_redirects
 
 pytest_plugins = ["tests.speech_fixtures"]
@@ -89,12 +89,12 @@ def forbidden_names(port: int) -> list[str]:
     ]
 
 
-def test_yt_dlp_alone_follows_a_redirect_to_a_forbidden_address(sites):
+def test_yt_dlp_alone_follows_a_redirect_to_a_forbidden_address(sites, tmp_path):
     """Why the worker walks redirects itself: given the redirecting link, yt-dlp asks the forbidden server."""
     public, forbidden = sites
     public.routes["/r"] = (302, {"Location": f"http://localhost:{forbidden.port}/secret.mp4"}, b"")
     with contextlib.suppress(VideoRejected):
-        read_metadata(f"{public.base}/r", youtube=False, cookies=None, max_seconds=60)
+        download_audio(f"{public.base}/r", tmp_path, youtube=False, cookies=None, max_seconds=60)
     assert forbidden.hits, "yt-dlp followed the redirect"
 
 
@@ -170,7 +170,9 @@ def test_a_page_or_stream_pointing_at_a_forbidden_address_is_refused_by_a_real_w
     lines = f"/transcribe {public.base}/page.html\n/translate {public.base}/stream.m3u8\n"
     out = console_session(connection, lines, tmp_path)
     assert out.count("That link points to a private network address; I only fetch public videos.") == 2, out
-    assert public.hits.count("/page.html") == 3, "the redirect walk, the metadata, the download"
+    assert public.hits.count("/page.html") == 2, (
+        "the redirect walk, then one extraction for the checks and the download"
+    )
     assert forbidden.hits == []
 
 

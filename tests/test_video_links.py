@@ -86,7 +86,7 @@ def test_real_resolution_of_localhost_is_refused_unless_named_private():
 
 def test_an_unresolvable_host_is_refused_without_blaming_the_link():
     """A name that does not resolve here may be our DNS failing: the reply says the server cannot reach it."""
-    with pytest.raises(VideoRejected, match="The server cannot reach the site www.youtube.com right now") as refused:
+    with pytest.raises(VideoRejected, match=r"The server cannot reach the site www\.youtube\.com right now") as refused:
         validate_link(WATCH, YOUTUBE, lambda host, port: [])
     assert "check the link" not in str(refused.value)
 

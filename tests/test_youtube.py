@@ -41,7 +41,8 @@ from tests.conftest import REPO
 from tests.test_download_slots import tone
 from workers.health import check_cookies, check_youtube
 from workers.speech import js_runtime
-from workers.speech.metadata import YtdlpLog, read_metadata, ytdlp_options
+from workers.speech.download import download_audio
+from workers.speech.metadata import YtdlpLog, ytdlp_options
 from workers.speech.refusals import YOUTUBE_REFUSED, rejection
 
 DENO_VERSION_LINE = "deno 2.9.8 (stable, release, x86_64-unknown-linux-gnu)"
@@ -378,14 +379,14 @@ def test_a_geo_restriction_says_so():
     assert str(rejection(exc, youtube=True)) == "That video is not available in the country this server is in."
 
 
-def test_a_dns_failure_says_the_server_cannot_reach_the_site(caplog):
+def test_a_dns_failure_says_the_server_cannot_reach_the_site(caplog, tmp_path):
     exc = raised_by_ytdlp(lambda extractor, video_id: extractor._download_webpage("http://nothing.invalid/", video_id))
     with caplog.at_level(logging.WARNING):
         refusal = rejection(exc, youtube=True, host="www.youtube.com")
     assert str(refusal) == "This server cannot reach www.youtube.com right now; try again later."
     assert any("DNS" in r.getMessage() for r in caplog.records)
     with pytest.raises(VideoRejected, match=r"This server cannot reach nothing\.invalid right now"):
-        read_metadata("http://nothing.invalid/v.mp4", youtube=False, cookies=None, max_seconds=60)
+        download_audio("http://nothing.invalid/v.mp4", tmp_path, youtube=False, cookies=None, max_seconds=60)
 
 
 def test_youtube_formats_missing_point_the_operator_at_the_check(caplog):
@@ -413,17 +414,21 @@ def test_a_youtube_403_on_a_page_is_explained_and_logged(routes, caplog):
     assert any("HTTP 403" in r.getMessage() and "PO-token" in r.getMessage() for r in caplog.records)
 
 
-def test_an_http_429_is_retried_once_then_explained(routes):
+def test_an_http_429_is_retried_once_then_explained(routes, tmp_path):
     media = tone(0.3)
     routes.routes["/busy-once.wav"] = [(429, "text/plain", b"slow down"), (200, "audio/wav", media)]
-    info = read_metadata(f"{routes.base}/busy-once.wav", youtube=False, cookies=None, max_seconds=60, retry_after_s=0.1)
-    assert info.title == "busy-once"
-    assert routes.requests_to("/busy-once.wav") == 2, "one retry, which succeeded"
+    path = download_audio(
+        f"{routes.base}/busy-once.wav", tmp_path, youtube=False, cookies=None, max_seconds=60, retry_after_s=0.1
+    )
+    assert path.read_bytes() == media
+    assert routes.requests_to("/busy-once.wav") == 3, "one retry of the extraction, which succeeded; the download"
 
     routes.routes["/busy.wav"] = [(429, "text/plain", b"slow down")]
     started = time.monotonic()
     with pytest.raises(VideoRejected) as refused:
-        read_metadata(f"{routes.base}/busy.wav", youtube=False, cookies=None, max_seconds=60, retry_after_s=0.3)
+        download_audio(
+            f"{routes.base}/busy.wav", tmp_path, youtube=False, cookies=None, max_seconds=60, retry_after_s=0.3
+        )
     assert (
         str(refused.value) == "127.0.0.1 refused to hand the video to this server (too many requests); try again later."
     )
@@ -431,13 +436,13 @@ def test_an_http_429_is_retried_once_then_explained(routes):
     assert time.monotonic() - started >= 0.3, "after the back-off"
 
 
-def test_a_403_on_the_media_download_is_retried_once(routes, tmp_path):
-    from workers.speech.download import download_audio
-
+def test_a_403_on_the_media_download_is_retried_once_with_a_fresh_extraction(routes, tmp_path):
     media = tone(0.3)
-    # The metadata probe, the download's 403, then both again: the second attempt gets the file.
+    # The extraction, the download's 403, then both again: the second attempt gets the file.
     routes.routes["/once.wav"] = [(200, "audio/wav", media), (403, "text/plain", b"no"), (200, "audio/wav", media)]
-    path = download_audio(f"{routes.base}/once.wav", tmp_path, youtube=False, cookies=None, retry_after_s=0.1)
+    path = download_audio(
+        f"{routes.base}/once.wav", tmp_path, youtube=False, cookies=None, max_seconds=60, retry_after_s=0.1
+    )
     assert path.read_bytes() == media
     assert routes.requests_to("/once.wav") == 4
 

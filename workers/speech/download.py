@@ -1,4 +1,8 @@
-"""Audio only, with yt-dlp's Python API, into a directory the job removes afterwards."""
+"""Audio only, with yt-dlp's Python API, into a directory the job removes afterwards.
+
+One extraction serves both the checks and the download: for YouTube an extraction is a watch page,
+a player and its JavaScript challenge, so a second one would double what the site sees of us.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,14 @@ from yt_dlp.utils import DownloadError
 from common.errors import VideoRejected
 from workers.speech import connect_guard
 from workers.speech.js_runtime import JsRuntime
-from workers.speech.metadata import RETRY_AFTER_S, Guard, GuardedYoutubeDL, retry_once, ytdlp_options
+from workers.speech.metadata import (
+    RETRY_AFTER_S,
+    Guard,
+    GuardedYoutubeDL,
+    read_metadata,
+    retry_once,
+    ytdlp_options,
+)
 from workers.speech.refusals import rejection
 
 logger = logging.getLogger(__name__)
@@ -29,13 +40,20 @@ def download_audio(
     *,
     youtube: bool,
     cookies: Path | None,
+    max_seconds: int,
+    before_download: Callable[[], None] = lambda: None,
     on_progress: Callable[[float], None] = lambda fraction: None,
     guard: Guard | None = None,
     js_runtime: JsRuntime | None = None,
     sleep_s: float = 0.0,
     retry_after_s: float = RETRY_AFTER_S,
 ) -> Path:
-    """Fetch the best audio-only format (or the whole file where there is none) into ``directory``."""
+    """The link checked (``read_metadata``), ``before_download()``, then the best audio-only format
+    (or the whole file where there is none) into ``directory``.
+
+    A 403 or 429 on the download is tried once more with a fresh extraction: the media URLs of
+    the first (YouTube's signed ones) may be what was refused.
+    """
 
     def hook(status: dict[str, Any]) -> None:
         if status.get("status") == "downloading":
@@ -52,23 +70,27 @@ def download_audio(
         "overwrites": True,
     }
     refused: list[VideoRejected] = []
+    with GuardedYoutubeDL(options, guard) as ydl:
+        info = read_metadata(ydl, url, youtube=youtube, max_seconds=max_seconds, retry_after_s=retry_after_s)
+        before_download()
 
-    def fetch() -> dict[str, Any] | None:
-        with GuardedYoutubeDL(options, guard) as ydl:
+        def download(found: dict[str, Any]) -> dict[str, Any] | None:
             try:
-                return ydl.extract_info(url, download=True)  # type: ignore[no-any-return]
+                return ydl.download_extracted(found)
             except VideoRejected as exc:  # the request guard, mid-download
                 refused.append(VideoRejected(str(exc)))  # without the traceback, which holds yt-dlp's frames
                 return None
 
-    try:
-        info = retry_once(fetch, retry_after_s)
-    except DownloadError as exc:
-        raise rejection(exc, youtube=youtube, host=urlsplit(url).hostname) from exc
+        try:
+            downloaded = retry_once(
+                lambda: download(info), retry_after_s, again=lambda: download(ydl.extract_info(url, download=False))
+            )
+        except DownloadError as exc:
+            raise rejection(exc, youtube=youtube, host=urlsplit(url).hostname) from exc
     if refused:
         _collect_open_parts()
         raise refused[0]
-    downloads = (info or {}).get("requested_downloads") or []
+    downloads = (downloaded or {}).get("requested_downloads") or []
     if not downloads or not Path(downloads[0]["filepath"]).is_file():
         raise VideoRejected("That video could not be downloaded (it may be too large).")
     on_progress(1.0)

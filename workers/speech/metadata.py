@@ -1,11 +1,10 @@
-"""What a link points at, read with yt-dlp without downloading: refuse what we will not process."""
+"""What a link points at, read with yt-dlp before anything is downloaded: refuse what we will not process."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,12 +26,6 @@ RETRY_AFTER_S = 5.0
 # yt-dlp warnings an operator must see (the rest are chatter at INFO): the JavaScript challenge,
 # PO tokens, the bot check and missing formats all point at what YouTube needs in 2026.
 OPERATOR_WARNINGS = ("javascript", "js challenge", "challenge solv", "po token", "sign in", "formats may be missing")
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    title: str
-    duration: float | None  # None when the site does not say (plain files): checked after download
 
 
 class YtdlpLog:
@@ -74,6 +67,13 @@ class GuardedYoutubeDL(YoutubeDL):
             return super().extract_info(*args, **kwargs)
         with self.guard.connecting():
             return super().extract_info(*args, **kwargs)
+
+    def download_extracted(self, info: dict[str, Any]) -> dict[str, Any]:
+        """Downloads what ``extract_info(url, download=False)`` found, without extracting it again."""
+        if self.guard is None:
+            return self.process_ie_result(info, download=True)  # type: ignore[no-any-return]
+        with self.guard.connecting():
+            return self.process_ie_result(info, download=True)  # type: ignore[no-any-return]
 
     def urlopen(self, req: str | Request) -> Response:
         url = req if isinstance(req, str) else req.url
@@ -118,24 +118,11 @@ def ytdlp_options(
 
 
 def read_metadata(
-    url: str,
-    *,
-    youtube: bool,
-    cookies: Path | None,
-    max_seconds: int,
-    guard: Guard | None = None,
-    js_runtime: JsRuntime | None = None,
-    sleep_s: float = 0.0,
-    retry_after_s: float = RETRY_AFTER_S,
-) -> VideoInfo:
-    options = ytdlp_options(youtube=youtube, cookies=cookies, js_runtime=js_runtime, sleep_s=sleep_s)
-
-    def extract() -> dict[str, Any] | None:
-        with GuardedYoutubeDL(options, guard) as ydl:
-            return ydl.extract_info(url, download=False)  # type: ignore[no-any-return]
-
+    ydl: GuardedYoutubeDL, url: str, *, youtube: bool, max_seconds: int, retry_after_s: float = RETRY_AFTER_S
+) -> dict[str, Any]:
+    """yt-dlp's info on ``url``, found without downloading; VideoRejected for what we do not process."""
     try:
-        info = retry_once(extract, retry_after_s)
+        info = retry_once(lambda: ydl.extract_info(url, download=False), retry_after_s)
     except DownloadError as exc:
         raise rejection(exc, youtube=youtube, host=urlsplit(url).hostname) from exc
     if info is None:
@@ -146,13 +133,12 @@ def read_metadata(
         raise VideoRejected("That live stream or premiere has not started yet; send it again when it has ended.")
     if info.get("is_live") or info.get("live_status") in {"is_live", "post_live"}:
         raise VideoRejected("That is a live stream; send it again when it has ended and is a plain video.")
-    duration = info.get("duration")
-    check_duration(duration, max_seconds)
-    return VideoInfo(title=str(info.get("title") or "video"), duration=float(duration) if duration else None)
+    check_duration(info.get("duration"), max_seconds)  # None when the site does not say: checked after download
+    return info  # type: ignore[no-any-return]
 
 
-def retry_once(action: Callable[[], T], retry_after_s: float) -> T:
-    """``action()``; after an HTTP 403 or 429 once more, ``retry_after_s`` later."""
+def retry_once(action: Callable[[], T], retry_after_s: float, again: Callable[[], T] | None = None) -> T:
+    """``action()``; after an HTTP 403 or 429 once more (or ``again()``), ``retry_after_s`` later."""
     try:
         return action()
     except DownloadError as exc:
@@ -163,7 +149,7 @@ def retry_once(action: Callable[[], T], retry_after_s: float) -> T:
         logger.info("HTTP %s from the site; trying once more in %.1f s", status, retry_after_s)
     # Out of the except block: the first error's traceback (yt-dlp's frames) is not kept alive.
     time.sleep(retry_after_s)
-    return action()
+    return (again or action)()
 
 
 def check_duration(duration: float | None, max_seconds: int) -> None:

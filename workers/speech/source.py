@@ -23,7 +23,7 @@ from workers.speech.connect_guard import AddressGuard, guarding
 from workers.speech.download import download_audio
 from workers.speech.download_slots import DownloadSlots
 from workers.speech.js_runtime import runtime_for_jobs
-from workers.speech.metadata import RETRY_AFTER_S, check_duration, read_metadata
+from workers.speech.metadata import RETRY_AFTER_S, check_duration
 from workers.speech.progress import Progress
 from workers.speech.runtime import SpeechRuntime
 
@@ -66,7 +66,7 @@ def load_audio(
 def fetch_link(
     connection: redis.Redis, link: VideoLink, url: str, runtime: SpeechRuntime, directory: Path, progress: Progress
 ) -> Path:
-    """Metadata, then the audio; a YouTube link inside one of the download slots that all workers share."""
+    """The link checked, then its audio; a YouTube link inside one of the download slots that all workers share."""
     # A job's own copy: yt-dlp writes the cookie jar back when it closes, and workers sharing one
     # file would overwrite each other's rotated cookies (or read a half-written file).
     cookies = _private_copy(runtime.cookies, directory) if runtime.cookies is not None else None
@@ -78,25 +78,19 @@ def fetch_link(
     retry_after_s = pacing.retry_after_s if pacing is not None else RETRY_AFTER_S
     guard = AddressGuard(runtime.links)
 
-    def fetch() -> Path:
-        time.sleep(sleep_s)  # yt-dlp paces the requests within one run; this paces one run after another
-        read_metadata(
-            url,
-            youtube=link.youtube,
-            cookies=cookies,
-            max_seconds=runtime.links.max_seconds,
-            guard=guard,
-            js_runtime=js_runtime,
-            sleep_s=sleep_s,
-            retry_after_s=retry_after_s,
-        )
+    def before_download() -> None:
         progress.check_cancel()
         time.sleep(sleep_s)
+
+    def fetch() -> Path:
+        time.sleep(sleep_s)  # yt-dlp paces the requests within one run; this paces one run after another
         return download_audio(
             url,
             directory,
             youtube=link.youtube,
             cookies=cookies,
+            max_seconds=runtime.links.max_seconds,
+            before_download=before_download,
             on_progress=partial(progress.update, "downloading"),
             guard=guard,
             js_runtime=js_runtime,
