@@ -127,9 +127,13 @@ class LocalModelRegistry:
     def _write_pointer(self, name: str, version: int) -> None:
         pointer = self.root / name / POINTER
         handle, temporary = tempfile.mkstemp(dir=pointer.parent, prefix=".pointer-")
-        with os.fdopen(handle, "w") as file:
-            json.dump({"version": version}, file)
-        os.replace(temporary, pointer)
+        try:
+            with os.fdopen(handle, "w") as file:
+                json.dump({"version": version}, file)
+            os.replace(temporary, pointer)
+        except BaseException:
+            os.unlink(temporary)  # the old pointer stands; no half-written one is left beside it
+            raise
 
     @contextlib.contextmanager
     def _locked(self, name: str) -> Iterator[None]:

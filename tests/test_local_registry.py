@@ -7,6 +7,8 @@ workers serve, and only what ``register`` makes current moves it.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,3 +148,42 @@ def test_check_writable_makes_a_nested_model_dir_and_takes_an_existing_one(tmp_p
     nested.check_writable()
     nested.check_writable()  # again, now that it exists
     assert nested.root.is_dir()
+
+
+def test_the_registry_writes_nothing_outside_model_dir(tmp_path, monkeypatch):
+    """Temporary files go beside what they replace, never to the system's temp dir: that is read-only in
+    many containers, and on another filesystem, where the rename into place fails."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp"))
+    registry = LocalModelRegistry(tmp_path / "models")
+    registry.check_writable()
+    registry.register("iris", write("one"), metrics={}, feature_schema=[])
+    registry.register("iris", write("two"), metrics={}, feature_schema=[])
+    assert registry.current_version_number("iris") == 2
+    assert not (tmp_path / "no-system-temp").exists()
+
+
+def test_a_failed_write_reports_its_own_error_even_when_its_folder_is_gone(tmp_path):
+    """The clean-up after a failed write never hides the write's error (here its folder was removed under it)."""
+    registry = LocalModelRegistry(tmp_path)
+
+    def vanishing(directory: Path) -> None:
+        shutil.rmtree(directory)
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError, match="the disk went away"):
+        registry.register("iris", vanishing, metrics={}, feature_schema=[])
+    assert registry.versions("iris") == []
+
+
+def test_a_failed_pointer_write_keeps_the_old_pointer_and_leaves_no_file_behind(tmp_path, monkeypatch):
+    registry = LocalModelRegistry(tmp_path)
+    registry.register("iris", write("one"), metrics={}, feature_schema=[])
+
+    def failing_replace(source: str, target: Path) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr("common.registry.os.replace", failing_replace)
+    with pytest.raises(OSError, match="no space left"):
+        registry.register("iris", write("two"), metrics={}, feature_schema=[])
+    assert registry.current_version_number("iris") == 1
+    assert sorted(p.name for p in (tmp_path / "iris").iterdir()) == [".lock", "1", "2", "current.json"]
