@@ -187,6 +187,7 @@ async def until(condition, timeout: float = 5.0) -> None:
 # consumer_slot
 
 
+@pytest.mark.timeout(5)  # a slot search that never ends fails here, quickly
 def test_consumer_slots_are_numbered_from_zero_and_reused_after_release(tmp_path):
     """host-0, host-1 for two live bots (lock files <outbox>-consumer-<n>.lock); a restart takes host-0 again."""
     locks = tmp_path / "a" / "b"
@@ -204,6 +205,7 @@ def test_consumer_slots_are_numbered_from_zero_and_reused_after_release(tmp_path
         handle.close()
 
 
+@pytest.mark.timeout(5)
 def test_a_busy_slot_leaves_no_file_open(tmp_path):
     """Passing over two held slots opens only the one file returned."""
     held = [consumer_slot(tmp_path, "telegram")[1] for _ in range(2)]
@@ -355,6 +357,15 @@ def test_a_message_of_no_job_is_remembered_by_its_entry(delivery, platform):
     assert [call[3] for call in platform.calls] == ["Daily.", "Daily."]
 
 
+def test_a_verdict_of_no_job_is_shown_once_per_entry(connection, delivery, platform):
+    """A verdict without job id: read again under its entry it is not resent; another entry is sent."""
+    run(delivery.deliver("1-0", verdict("")))
+    run(delivery.deliver("1-0", verdict("")))
+    run(delivery.deliver("2-0", verdict("")))
+    assert platform.calls == [("send_text", REPLY, None, VERDICT_TEXT)] * 2
+    assert connection.keys("ack:*") == []
+
+
 def test_a_restart_after_a_failed_piece_sends_only_the_rest(make, platform):
     """Piece two fails: the entry is left; the restarted consumer (same name) sends pieces two and three only."""
     platform.text_limit = 20
@@ -363,6 +374,17 @@ def test_a_restart_after_a_failed_piece_sends_only_the_rest(make, platform):
         run(make().deliver("1-0", message("text", job_id="j1", text=THREE)))
     run(make().deliver("1-0", message("text", job_id="j1", text=THREE)))
     assert [call[3] for call in platform.calls] == [PIECES[0], PIECES[1], PIECES[1], PIECES[2]]
+
+
+def test_an_answer_cut_off_midway_does_not_count_as_delivered(make, platform):
+    """Only the last piece completes the answer: a failure reported after piece two failed is shown."""
+    platform.text_limit = 20
+    platform.fail("send_text", None, DeliveryError("lost"))
+    delivery = make()
+    with pytest.raises(DeliveryError):
+        run(delivery.deliver("1-0", message("text", job_id="j1", text=THREE)))
+    run(delivery.deliver("2-0", message("failed", job_id="j1", text="Sorry.")))
+    assert [call[3] for call in platform.calls] == [PIECES[0], PIECES[1], "Sorry."]
 
 
 def test_a_failure_after_the_answer_is_not_shown(delivery, platform, logs):
@@ -506,6 +528,7 @@ def test_progress_is_edited_into_the_ack_throttled_and_flushed_when_due(connecti
     run(delivery._flush_progress())
     shown = Ack("c1", "a1", shows="progress")
     assert platform.calls == [("edit_text", ack, "10%"), ("edit_text", shown, "30%")]
+    assert ack_of(connection, "j1") == shown, "still progress: the end turns it into a notice"
     run(delivery.deliver("4-0", message("progress", job_id="j1", text="40%", final=False)))
     assert len(platform.calls) == 2, "the flush's edit restarts the interval"
 
@@ -518,6 +541,15 @@ def test_progress_a_second_apart_is_edited_each_time(connection, make, platform)
         run(delivery.deliver(f"{entry}-0", message("progress", job_id="j1", text=text, final=False)))
         time.sleep(0.06)
     assert [call[2] for call in platform.calls] == ["10%", "10%", "20%"]
+
+
+def test_progress_is_never_claimed_so_two_bots_both_show_it(connection, make, platform):
+    """Progress is only the newest state: a second bot's progress of the same job is edited in too."""
+    ack = Ack("c1", "a1")
+    remember(connection, "j1", ack)
+    run(make().deliver("1-0", message("progress", job_id="j1", text="10%", final=False)))
+    run(make("other-0").deliver("2-0", message("progress", job_id="j1", text="20%", final=False)))
+    assert platform.calls == [("edit_text", ack, "10%"), ("edit_text", Ack("c1", "a1", "progress"), "20%")]
 
 
 def test_progress_without_ack_becomes_the_ack(connection, delivery, platform):
@@ -594,6 +626,22 @@ def test_no_ack_within_the_wait_sends_a_new_message(connection, make, platform):
 
 
 # _flush_progress
+
+
+def test_a_job_not_yet_due_does_not_hold_up_the_flush_of_others(connection, make, platform):
+    """j1 was edited a moment ago, j2 long ago: the flush edits j2's pending progress, not j1's."""
+    delivery = make(edit_interval_s=0.2)
+    remember(connection, "j1", Ack("c1", "a1"))
+    remember(connection, "j2", Ack("c1", "a2"))
+    run(delivery.deliver("1-0", message("progress", job_id="j2", text="j2 10%", final=False)))
+    time.sleep(0.15)
+    run(delivery.deliver("2-0", message("progress", job_id="j1", text="j1 10%", final=False)))
+    run(delivery.deliver("3-0", message("progress", job_id="j1", text="j1 20%", final=False)))
+    run(delivery.deliver("4-0", message("progress", job_id="j2", text="j2 20%", final=False)))
+    time.sleep(0.07)
+    run(delivery._flush_progress())
+    assert [call[2] for call in platform.calls] == ["j2 10%", "j1 10%", "j2 20%"]
+    assert set(delivery._pending_edit) == {"j1"}
 
 
 def test_pending_progress_is_not_flushed_into_an_ack_showing_the_result(connection, make, platform):
@@ -756,6 +804,15 @@ def test_an_undeliverable_entry_is_dropped_acked_and_the_chat_goes_on(connection
     assert [call[3] for call in platform.calls] == ["One.", "Two."]
     assert pending(connection) == 0
     assert logs() == [f"dropping outbox entry {first} of job j1: gone"]
+
+
+def test_each_entry_of_no_job_is_sent_and_acked(connection, delivery, platform):
+    """Two identical monitoring posts (no job id) are two entries: both sent, both acked."""
+    post(connection, kind="text", text="Daily.")
+    post(connection, kind="text", text="Daily.")
+    run(delivery._deliver_chat(delivery.reader.read(10)))
+    assert platform.calls == [("send_text", REPLY, None, "Daily.")] * 2
+    assert pending(connection) == 0
 
 
 def test_a_failed_entry_stays_unacked_and_stops_its_chat(connection, delivery, platform, logs):
