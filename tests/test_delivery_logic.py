@@ -544,12 +544,13 @@ def test_progress_a_second_apart_is_edited_each_time(connection, make, platform)
 
 
 def test_progress_is_never_claimed_so_two_bots_both_show_it(connection, make, platform):
-    """Progress is only the newest state: a second bot's progress of the same job is edited in too."""
+    """Progress is only the newest state, not a part: a second bot's progress of the same job is edited in too."""
     ack = Ack("c1", "a1")
     remember(connection, "j1", ack)
     run(make().deliver("1-0", message("progress", job_id="j1", text="10%", final=False)))
     run(make("other-0").deliver("2-0", message("progress", job_id="j1", text="20%", final=False)))
     assert platform.calls == [("edit_text", ack, "10%"), ("edit_text", Ack("c1", "a1", "progress"), "20%")]
+    assert connection.keys("delivered:*") == [], "nor is progress recorded as a delivered part"
 
 
 def test_progress_without_ack_becomes_the_ack(connection, delivery, platform):
@@ -882,13 +883,23 @@ def test_run_delivers_chats_independently_in_order_and_stops(connection, platfor
 
 
 def test_run_flushes_pending_progress_after_a_batch(connection, platform):
-    """Two quick progress posts: the second is edited in by the loop once the interval passed."""
+    """Two quick progress posts: the second is edited in after the next batch, the interval having passed."""
     delivery = Delivery(platform, connection, OutboxReader(connection, OUTBOX, consumer="t"), edit_interval_s=0.05)
     remember(connection, "j1", Ack("c1", "a1"))
     post(connection, kind="progress", job_id="j1", text="10%", final=False)
     post(connection, kind="progress", job_id="j1", text="20%", final=False)
-    run(running(delivery, lambda: len(platform.calls) >= 2))
-    assert [call[2] for call in platform.calls] == ["10%", "20%"]
+
+    async def scenario() -> None:
+        async def another_chat_later() -> None:
+            await asyncio.sleep(0.1)
+            post(connection, kind="text", text="Daily.", reply=OTHER)
+
+        later = asyncio.create_task(another_chat_later())
+        await running(delivery, lambda: len(platform.calls) >= 3)
+        await later
+
+    run(scenario())
+    assert [call[-1] for call in platform.calls] == ["10%", "Daily.", "20%"]
 
 
 def test_run_waits_a_second_when_the_outbox_is_unreachable(connection, platform, sleeps, logs):
