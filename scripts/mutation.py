@@ -58,7 +58,9 @@ def report(work: Path) -> float:
     caught = stats["killed"] + stats["timeout"] + stats["segfault"]
     score = 100 * caught / stats["total"] if stats["total"] else 100.0
     listing = subprocess.run([MUTMUT, "results"], cwd=work, capture_output=True, text=True, check=True).stdout
-    survivors = [line.split(":")[0].strip() for line in listing.splitlines() if ":" in line]
+    # `mutmut results` lists every mutant not killed outright; timeouts count as caught above.
+    rows = [line.rsplit(":", 1) for line in listing.splitlines() if ":" in line]
+    survivors = [name.strip() for name, status in rows if status.strip() in {"survived", "no tests"}]
     for name in survivors:
         shown = subprocess.run([MUTMUT, "show", name], cwd=work, capture_output=True, text=True).stdout
         print(f"\n--- survivor {name}")
