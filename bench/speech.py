@@ -106,8 +106,8 @@ def main() -> None:
             (
                 our_job(media, model, options, args.threads, round_),
                 run_peers(
-                    model, wav, threads=args.threads, beam_size=options.beam_size, batch_size=options.batch_size,
-                    repetition_penalty=options.repetition_penalty,
+                    model, media / "narration.mp4", threads=args.threads, beam_size=options.beam_size,
+                    batch_size=options.batch_size, repetition_penalty=options.repetition_penalty,
                 ),
             )
             for round_ in range(args.repeat)

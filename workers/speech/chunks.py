@@ -25,7 +25,7 @@ MIN_SILENCE_MS = 160
 SPEECH_PAD_MS = 400
 SPLIT_ABOVE_S = 120  # longer audio is searched for speech in two halves at once
 VAD_WINDOW = 512  # samples: Silero's step
-WARM_UP_S = 30
+WARM_UP_S = 30  # seconds the second part's detector hears before the cut
 
 
 @dataclass(frozen=True)
@@ -103,19 +103,21 @@ def _speech(audio: np.ndarray, options: VadOptions) -> list[tuple[int, int]]:
     """(start, end) samples of speech, as one pass of the detector over the audio finds them.
 
     The detector runs on one thread while the other core waits, so long audio is searched in two
-    parts side by side, cut in its quietest second near the middle. The second part starts
-    WARM_UP_S before the cut and keeps only what starts after it: the detector's memory of the
-    audio before fades within seconds, and the regions come out the same as in one pass.
+    parts side by side, cut in the quietest second of the middle third of the work (centred where
+    the two parts take equally long). The second part starts WARM_UP_S before the cut and keeps
+    only what starts after it: the detector's memory of the audio before fades within seconds,
+    and the regions come out the same as in one pass.
     """
     if len(audio) < SPLIT_ABOVE_S * SAMPLE_RATE:
         return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, options)]
     frame = SAMPLE_RATE // 10
-    low, high = len(audio) // 3 // frame, 2 * len(audio) // 3 // frame
+    warm = WARM_UP_S * SAMPLE_RATE // VAD_WINDOW * VAD_WINDOW
+    middle = (len(audio) + warm) // 2  # the first part up to here, the second from here less its warm-up
+    low, high = (middle - len(audio) // 6) // frame, (middle + len(audio) // 6) // frame
     energy = np.square(audio[low * frame : high * frame]).reshape(-1, frame).mean(axis=1)
     quiet = np.convolve(energy, np.ones(10), mode="valid")  # each second, in steps of 0.1 s
     cut = (low + int(np.argmin(quiet)) + 5) * frame  # the middle of the quietest second
     cut -= cut % VAD_WINDOW  # on the detector's own grid of windows, as in one pass
-    warm = WARM_UP_S * SAMPLE_RATE // VAD_WINDOW * VAD_WINDOW
     with ThreadPoolExecutor(2) as pool:
         first, rest = pool.map(lambda part: get_speech_timestamps(part, options), (audio[:cut], audio[cut - warm :]))
     later = [(r["start"] + cut - warm, r["end"] + cut - warm) for r in rest]
