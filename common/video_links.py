@@ -97,7 +97,7 @@ def validate_link(text: str, policy: LinkPolicy, resolve: Resolver = resolve_add
         raise VideoRejected(f"I only take videos from these sites: {shown} (not {_visible(host) or 'that'}).")
     _check_addresses(host, port, policy, resolve)
     if host in YOUTUBE_DOMAINS:
-        video = youtube_id(parts.netloc, parts.path, parts.query, host)
+        video = youtube_id(parts.path, parts.query, host)
         return VideoLink(f"https://www.youtube.com/watch?v={video}", f"youtube:{video}", youtube=True)
     url = parts._replace(fragment="").geturl()
     return VideoLink(url, "url:" + hashlib.sha256(url.encode()).hexdigest()[:20], youtube=False)
@@ -118,7 +118,7 @@ def check_address(url: str, policy: LinkPolicy, resolve: Resolver = resolve_addr
     _check_addresses(host, port, policy, resolve)
 
 
-def youtube_id(netloc: str, path: str, query: str, host: str) -> str:
+def youtube_id(path: str, query: str, host: str) -> str:
     """The 11-character video id of any YouTube link form; VideoRejected for playlists and channels."""
     segments = [segment for segment in path.split("/") if segment]
     candidate = None
