@@ -163,7 +163,8 @@ def test_a_job_whose_worker_dies_every_try_is_reported_failed_once_with_its_id(c
         assert (failed.kind, failed.final, failed.job_id) == ("failed", True, job_id)
         assert job_id in failed.text and "stopped" in failed.text
         queue = JobQueue(connection).queue(PREDICT)
-        assert job_id in queue.failed_job_registry.get_job_ids()
+        # RQ's clean-up runs the failure callback (our message) before it files the job as failed.
+        wait_for(lambda: job_id in queue.failed_job_registry.get_job_ids(), timeout=10)
         assert job_id not in queue.started_job_registry.get_job_ids()
         assert runs(connection, "k2") == 2, "tried twice, not a third time"
         assert len(messages(connection, "kill-twice")) == 1
