@@ -14,6 +14,16 @@ from PIL import Image
 
 T = TypeVar("T")
 
+# An Iris answer as workers.predict posts it (the verdict of the quick-answer and delivery tests).
+IRIS_SETOSA = {
+    "model": "iris",
+    "version": 1,
+    "label": "setosa",
+    "probability": 0.97,
+    "probabilities": {"setosa": 0.97, "versicolor": 0.02, "virginica": 0.01},
+    "features": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+}
+
 
 def wait_for(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""

@@ -27,19 +27,13 @@ from bot.quick import QuickAnswers
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from common.outbox import OutboxReader
+from tests.helpers import IRIS_SETOSA
 
 OUTBOX = "scripted"
 REPLY = ReplyTo(outbox=OUTBOX, chat="c1", message="m0", user="u1")
 OTHER = ReplyTo(outbox=OUTBOX, chat="c2", message="m5", user="u2")
 PLACEHOLDER = Ack("c1", "deferred", token="tok", app="app", expires=9e9)
-RESULT = {
-    "model": "iris",
-    "version": 1,
-    "label": "setosa",
-    "probability": 0.97,
-    "probabilities": {"setosa": 0.97, "versicolor": 0.02, "virginica": 0.01},
-    "features": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-}
+RESULT = IRIS_SETOSA
 VERDICT_TEXT = "Iris: setosa (97% sure; versicolor 2%, virginica 1%). Model v1."
 ACK_TEXT = "Working on it (job q1)."
 THREE = "One two three. Four five six. Seven eight nine."  # three pieces at a limit of 20

@@ -14,19 +14,12 @@ from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
 from tests.emulators.discord_api import DiscordEmulator
 from tests.emulators.telegram_api import TelegramEmulator
-from tests.helpers import png, wait_for
+from tests.helpers import IRIS_SETOSA, png, wait_for
 from tests.test_delivery import delivering, until
 
 CHAT = 111
 REPLY = ReplyTo(outbox="telegram", chat=str(CHAT), message="77", user="7")
-RESULT = {
-    "model": "iris",
-    "version": 1,
-    "label": "setosa",
-    "probability": 0.97,
-    "probabilities": {"setosa": 0.97, "versicolor": 0.02, "virginica": 0.01},
-    "features": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-}
+RESULT = IRIS_SETOSA
 ACK = "Working on it (job q1)."
 
 
