@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -63,17 +64,16 @@ class GuardedYoutubeDL(YoutubeDL):
         self.guard = guard
 
     def extract_info(self, *args: Any, **kwargs: Any) -> Any:
-        if self.guard is None:
-            return super().extract_info(*args, **kwargs)
-        with self.guard.connecting():
+        with self._connecting():
             return super().extract_info(*args, **kwargs)
 
     def download_extracted(self, info: dict[str, Any]) -> dict[str, Any]:
         """Downloads what ``extract_info(url, download=False)`` found, without extracting it again."""
-        if self.guard is None:
+        with self._connecting():
             return self.process_ie_result(info, download=True)  # type: ignore[no-any-return]
-        with self.guard.connecting():
-            return self.process_ie_result(info, download=True)  # type: ignore[no-any-return]
+
+    def _connecting(self) -> AbstractContextManager[None]:
+        return nullcontext() if self.guard is None else self.guard.connecting()
 
     def urlopen(self, req: str | Request) -> Response:
         url = req if isinstance(req, str) else req.url

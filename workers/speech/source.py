@@ -78,10 +78,6 @@ def fetch_link(
     retry_after_s = pacing.retry_after_s if pacing is not None else RETRY_AFTER_S
     guard = AddressGuard(runtime.links)
 
-    def before_download() -> None:
-        progress.check_cancel()
-        time.sleep(sleep_s)
-
     def fetch() -> Path:
         time.sleep(sleep_s)  # yt-dlp paces the requests within one run; this paces one run after another
         return download_audio(
@@ -90,7 +86,7 @@ def fetch_link(
             youtube=link.youtube,
             cookies=cookies,
             max_seconds=runtime.links.max_seconds,
-            before_download=before_download,
+            before_download=progress.check_cancel,  # yt-dlp itself pauses sleep_s before the media
             on_progress=partial(progress.update, "downloading"),
             guard=guard,
             js_runtime=js_runtime,
