@@ -16,13 +16,15 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Executor, wait
 from typing import TypeVar
 
+from workers.speech.audio import SAMPLE_RATE
+
 R = TypeVar("R")
 Part = list[int]  # the indices of the pieces recognised together
 
 # What the encoder costs of a full piece's work (whisper-base int8, one thread: about a third of
 # a 30 s piece; decoding and alignment grow with the piece's length).
 ENCODER_SHARE = 0.5
-WINDOW_SAMPLES = 30 * 16_000
+WINDOW_SAMPLES = 30 * SAMPLE_RATE
 
 
 def in_order(count: int, part_size: int) -> list[Part]:
