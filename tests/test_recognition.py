@@ -132,7 +132,6 @@ def test_long_audio_is_searched_for_speech_in_two_halves_with_the_same_result(me
     assert speech_chunks(samples) == halves
 
 
-
 def test_the_halves_are_cut_in_the_silence_nearest_the_middle_of_the_work():
     """Three seconds of digital silence in noise: the cut is in the one where both parts take equally long."""
     rate = audio.SAMPLE_RATE
@@ -143,6 +142,7 @@ def test_the_halves_are_cut_in_the_silence_nearest_the_middle_of_the_work():
     cut = chunks_module.quiet_cut(samples, warm)
     assert 160 * rate < cut < 162 * rate  # the middle of the work is (300 + 30) / 2 = 165 s
     assert cut % chunks_module.VAD_WINDOW == 0
+
 
 # --- lang=auto ---------------------------------------------------------------------------------------------------
 
