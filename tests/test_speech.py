@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from rq import SimpleWorker
@@ -284,6 +285,26 @@ def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, ti
     assert "is empty" in commands.transcribe_upload("transcribe", reply, b"", "x.ogg").text
     assert "lang= takes" in commands.transcribe_upload("transcribe", reply, b"x", "x.ogg", language="1").text
 
+
+def test_uploads_the_worker_refuses_get_a_clear_answer(connection, media_dir, tiny_models, tmp_path):
+    """ffmpeg decodes; only what it refuses or what runs past the limit is looked at with ffprobe, for the
+    sentence: no sound track, not media at all, and a long file's whole length (ffmpeg stopped reading)."""
+    install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models", max_seconds=5)
+    commands = Commands(JobQueue(connection))
+    reply = ReplyTo(outbox="console-refused", chat="me")
+    uploads = [
+        ("silent film.mp4", (media_dir / "no-audio.mp4").read_bytes(), "That video has no sound track."),
+        ("noise.mp4", np.random.default_rng(1).bytes(50_000), "That file is not audio or video I can read."),
+        ("talk.mp4", (media_dir / "swedish.mp4").read_bytes(), "That video is 18 s long; I take videos up to 5 s."),
+    ]
+    for name, data, _ in uploads:
+        assert commands.transcribe_upload("transcribe", reply, data, name).job_id
+    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    messages = [message for _, message in OutboxReader(connection, "console-refused").read(block_ms=10, count=500)]
+    finals = [message.text or "" for message in messages if message.final]
+    assert len(finals) == 3
+    for final, (_, _, sentence) in zip(finals, uploads, strict=True):
+        assert sentence in final
 
 def test_long_text_is_split_within_each_platform_limit():
     words = " ".join(f"ord{i}" for i in range(3000))

@@ -53,13 +53,18 @@ def load_audio(
     else:
         raise VideoRejected("There was nothing to transcribe in that request.")
     progress.check_cancel()
-    found = audio.probe(path)
-    if not found.has_audio:
-        raise VideoRejected("That video has no sound track.")
-    check_duration(found.duration, max_seconds)
     progress.update("decoding", 0.0)
-    samples = audio.decode(path, max_seconds=max_seconds + 1)
-    check_duration(len(samples) / audio.SAMPLE_RATE, max_seconds)
+    # ffmpeg stops reading a second past the limit; ffprobe runs only to explain a refusal (no
+    # sound track, or not media at all; a long file's whole length), not in every job.
+    try:
+        samples = audio.decode(path, max_seconds=max_seconds + 1)
+    except VideoRejected:
+        if not audio.probe(path).has_audio:  # probe raises its own sentence for a file it cannot read
+            raise VideoRejected("That video has no sound track.") from None
+        raise
+    seconds = len(samples) / audio.SAMPLE_RATE
+    if seconds > max_seconds:
+        check_duration(max(audio.probe(path).duration or 0.0, seconds), max_seconds)
     return samples
 
 
