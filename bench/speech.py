@@ -11,7 +11,10 @@
    - ``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline`` (as it
      comes, and with the repetition penalty the project decodes with),
    all with the same beam and batch (ASR_BEAM_SIZE and the CPU default of ASR_BATCH_SIZE), each
-   loaded before timing and warmed up, in ``--repeat`` rounds (each one's fastest shown).
+   loaded before timing and warmed up, in ``--repeat`` rounds (each one's fastest shown, and the
+   job's time over the batched pipeline's in each round). In the last round the batched pipeline
+   also decodes the samples the job decoded from the file: with the same samples in, differences
+   in text are the recognition's, not the audio decoder's.
    Printed: wall time, real-time factor, WER and CER against the narration's text, and the share
    of subtitle cues within the broadcast rules (for the peers: one cue per segment, as a plain
    SRT writer makes them).
@@ -25,13 +28,17 @@ import argparse
 import logging
 import os
 import platform
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jiwer
+import numpy as np
+from faster_whisper import decode_audio
 
 from bench.speech_backends import compare_backends
 from bench.speech_job import JobRun, run_jobs
@@ -47,8 +54,10 @@ from workers.speech import audio, runtime
 from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.chunks import speech_chunks
 from workers.speech.cue_rules import Cue
+from workers.speech.cues import build_cues
 from workers.speech.models import AsrModels
-from workers.speech.subtitles import share_within_rules
+from workers.speech.recognise import recognise_chunks
+from workers.speech.subtitles import share_within_rules, to_text
 
 
 def our_job(media: Path, model: Path, options: DecodeOptions, threads: int, round_: int) -> JobRun:
@@ -61,6 +70,20 @@ def our_job(media: Path, model: Path, options: DecodeOptions, threads: int, roun
     jobs = [(f"bench-warm-up-{round_}", "warm-up.mp4"), (f"bench-narration-{round_}", "narration.mp4")]
     _, measured = run_jobs(media, speech, jobs)
     return measured
+
+
+def recognise_samples(samples: np.ndarray) -> tuple[float, str, list[Cue]]:
+    """The job's speech detection and recognition (on the worker's loaded recogniser, in this process)
+    on other samples: the wall time, the text and the subtitle cues."""
+    speech = runtime.current()
+    _, recogniser = speech.models.current()
+    started = time.perf_counter()
+    segments = recognise_chunks(
+        recogniser, samples, speech_chunks(samples), language="sv", task="transcribe",
+        batch_size=speech.models.options.batch_size,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    return wall, to_text(segments), build_cues(segments)
 
 
 def row(name: str, wall: float, seconds: float, reference: str, text: str, cues: list[Cue]) -> str:
@@ -98,22 +121,27 @@ def main() -> None:
         wav = speak_narration(sentences, media / "narration.wav")
         mux_video(wav, media / "narration.mp4")
         mux_video(speak_narration(NARRATION[:1], media / "warm-up.wav"), media / "warm-up.mp4")
-        samples = audio.decode(wav, max_seconds=7200)
+        samples = audio.decode(media / "narration.mp4", max_seconds=7200)  # as the job decodes it
         seconds = len(samples) / audio.SAMPLE_RATE
         # Rounds of every contender in turn, the fastest of each kept: a shared machine's load then
-        # weighs on all alike, and a burst of it on one run does not decide the comparison.
+        # weighs on all alike, and a burst of it on one run does not decide the comparison. The job
+        # and the batched pipeline run back to back, so each round's ratio of the two is fair too.
         rounds = [
             (
                 our_job(media, model, options, args.threads, round_),
                 run_peers(
                     model, media / "narration.mp4", threads=args.threads, beam_size=options.beam_size,
                     batch_size=options.batch_size, repetition_penalty=options.repetition_penalty,
+                    job_samples=samples if round_ == args.repeat - 1 else None,
                 ),
             )
             for round_ in range(args.repeat)
         ]  # fmt: skip
         job = min((ours for ours, _ in rounds), key=lambda run: run.wall_s)
-        peers = [min(runs, key=lambda run: run.wall_s) for runs in zip(*(theirs for _, theirs in rounds), strict=True)]
+        peers = [min(runs, key=lambda run: run.wall_s) for runs in zip(*(theirs for _, theirs in rounds), strict=False)]
+        peers += rounds[-1][1][len(peers) :]  # the runs on the job's samples: the last round only
+        ratios = [ours.wall_s / theirs[0].wall_s for ours, theirs in rounds]
+        their_decoding = recognise_samples(decode_audio(str(media / "narration.mp4")))
         backends = None
         if not args.skip_random:
             chunks = speech_chunks(samples[: 16_000 * 60])
@@ -134,11 +162,13 @@ def main() -> None:
     print(ours)
     for peer in peers:
         print(row(peer.name, peer.wall_s, seconds, reference, peer.text, peer.cues))
-    batched = peers[1].wall_s  # BatchedInferencePipeline as it comes
+    print(row("the job's recognition on the samples faster-whisper decodes", *their_decoding[:1], seconds, reference,
+              *their_decoding[1:]))  # fmt: skip
     print(
-        f"the job takes {job.wall_s / batched:.2f}x the batched pipeline's time "
-        f"(recognition {job.timings['recognise_s']:.2f} s, fetch+decode {job.timings['fetch_s']:.2f} s, "
-        f"speech detection {job.timings['detect_s']:.2f} s)"
+        f"the job takes {job.wall_s / peers[0].wall_s:.2f}x the batched pipeline's time, fastest against fastest "
+        f"(in each round: {', '.join(f'{ratio:.2f}' for ratio in ratios)}; median {statistics.median(ratios):.2f}); "
+        f"recognition {job.timings['recognise_s']:.2f} s, fetch+decode {job.timings['fetch_s']:.2f} s, "
+        f"speech detection {job.timings['detect_s']:.2f} s"
     )
     if backends is not None:
         transformers_s, ct2_s = backends

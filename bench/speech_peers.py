@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from workers.speech.subtitles import Cue
 
@@ -18,39 +22,51 @@ class PeerRun:
 
 
 def run_peers(
-    model: Path, audio: Path, *, threads: int, beam_size: int, batch_size: int, repetition_penalty: float
+    model: Path,
+    audio: Path,
+    *,
+    threads: int,
+    beam_size: int,
+    batch_size: int,
+    repetition_penalty: float,
+    job_samples: np.ndarray | None = None,
 ) -> list[PeerRun]:
-    """``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline`` as it comes
-    and with the project's repetition penalty: same model, beam and batch as the project's job,
-    loaded before timing; each warmed up on a short clip first."""
+    """``BatchedInferencePipeline`` as it comes and with the project's repetition penalty, then
+    ``WhisperModel.transcribe`` with its VAD filter: same model, beam and batch as the project's job,
+    loaded before timing; each warmed up on a short clip first. Each decodes ``audio`` itself.
+
+    Given ``job_samples`` (what the job decoded from the same file), the batched pipeline also runs
+    on those: the same samples in, so that differences in text are the recognition's alone.
+    """
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
     model_ = WhisperModel(str(model), device="cpu", compute_type="int8", cpu_threads=threads)
     warm_up = decode_audio(str(audio))[: 16_000 * 5]
-    pipelines = {
-        f"faster-whisper WhisperModel.transcribe (VAD, beam {beam_size})": lambda source: model_.transcribe(
-            source, language="sv", beam_size=beam_size, vad_filter=True
-        ),
-        f"faster-whisper BatchedInferencePipeline (batch {batch_size}, beam {beam_size})": (
-            lambda source: BatchedInferencePipeline(model_).transcribe(
-                source, language="sv", beam_size=beam_size, batch_size=batch_size
-            )
-        ),
-        f"  the same with repetition_penalty={repetition_penalty}": (
-            lambda source: BatchedInferencePipeline(model_).transcribe(
-                source,
-                language="sv",
-                beam_size=beam_size,
-                batch_size=batch_size,
-                repetition_penalty=repetition_penalty,
-            )
-        ),
-    }
+
+    def batched(source: str | np.ndarray, penalty: float = 1.0) -> Iterable[Any]:
+        return BatchedInferencePipeline(model_).transcribe(
+            source, language="sv", beam_size=beam_size, batch_size=batch_size, repetition_penalty=penalty
+        )[0]
+
+    def transcribe(source: str | np.ndarray) -> Iterable[Any]:
+        return model_.transcribe(source, language="sv", beam_size=beam_size, vad_filter=True)[0]
+
+    penalised = f"repetition_penalty={repetition_penalty}"
+    contenders: list[tuple[str, Callable[[str | np.ndarray], Iterable[Any]], str | np.ndarray]] = [
+        (f"faster-whisper BatchedInferencePipeline (batch {batch_size}, beam {beam_size})", batched, str(audio)),
+        (f"  the same with {penalised}", lambda source: batched(source, repetition_penalty), str(audio)),
+        (f"faster-whisper WhisperModel.transcribe (VAD, beam {beam_size})", transcribe, str(audio)),
+    ]
+    if job_samples is not None:
+        contenders += [
+            ("  the batched pipeline on the job's samples, as it comes", batched, job_samples),
+            (f"  the same with {penalised}", lambda source: batched(source, repetition_penalty), job_samples),
+        ]
     runs = []
-    for name, transcribe in pipelines.items():
-        list(transcribe(warm_up)[0])
+    for name, run, source in contenders:
+        list(run(warm_up))
         started = time.perf_counter()
-        segments = list(transcribe(str(audio))[0])  # the generator decodes as it is read
+        segments = list(run(source))  # the generator decodes as it is read
         wall = time.perf_counter() - started
         text = " ".join(segment.text.strip() for segment in segments)
         cues = [Cue(s.start, s.end, (s.text.strip(),)) for s in segments if s.text.strip()]
