@@ -11,10 +11,11 @@
    - ``WhisperModel.transcribe`` with its VAD filter, and ``BatchedInferencePipeline`` (as it
      comes, and with the repetition penalty the project decodes with),
    all with the same beam and batch (ASR_BEAM_SIZE and the CPU default of ASR_BATCH_SIZE), each
-   loaded before timing and warmed up, in ``--repeat`` rounds (each one's fastest shown, and the
-   job's time over the batched pipeline's in each round). In the last round the batched pipeline
-   also decodes the samples the job decoded from the file: with the same samples in, differences
-   in text are the recognition's, not the audio decoder's.
+   loaded before timing and warmed up, the job and the batched pipeline in ``--repeat`` rounds
+   (each one's fastest shown, and the job's time over the pipeline's in each round), the rest in
+   the last round. There the batched pipeline also decodes the samples the job decoded from the
+   file, and the job's recognition the samples faster-whisper decodes: with the same samples in,
+   differences in text are the recognition's, not the audio decoder's.
    Printed: wall time, real-time factor, WER and CER against the narration's text, and the share
    of subtitle cues within the broadcast rules (for the peers: one cue per segment, as a plain
    SRT writer makes them).
@@ -123,9 +124,9 @@ def main() -> None:
         mux_video(speak_narration(NARRATION[:1], media / "warm-up.wav"), media / "warm-up.mp4")
         samples = audio.decode(media / "narration.mp4", max_seconds=7200)  # as the job decodes it
         seconds = len(samples) / audio.SAMPLE_RATE
-        # Rounds of every contender in turn, the fastest of each kept: a shared machine's load then
-        # weighs on all alike, and a burst of it on one run does not decide the comparison. The job
-        # and the batched pipeline run back to back, so each round's ratio of the two is fair too.
+        # Rounds of the job and the batched pipeline in turn, the fastest of each kept: a shared
+        # machine's load then weighs on both alike, and a burst of it on one run does not decide the
+        # comparison. They run back to back, so each round's ratio of the two is fair too.
         rounds = [
             (
                 our_job(media, model, options, args.threads, round_),
@@ -139,7 +140,7 @@ def main() -> None:
         ]  # fmt: skip
         job = min((ours for ours, _ in rounds), key=lambda run: run.wall_s)
         peers = [min(runs, key=lambda run: run.wall_s) for runs in zip(*(theirs for _, theirs in rounds), strict=False)]
-        peers += rounds[-1][1][len(peers) :]  # the runs on the job's samples: the last round only
+        peers += rounds[-1][1][len(peers) :]  # those of the last round only
         ratios = [ours.wall_s / theirs[0].wall_s for ours, theirs in rounds]
         their_decoding = recognise_samples(decode_audio(str(media / "narration.mp4")))
         backends = None

@@ -31,12 +31,13 @@ def run_peers(
     repetition_penalty: float,
     job_samples: np.ndarray | None = None,
 ) -> list[PeerRun]:
-    """``BatchedInferencePipeline`` as it comes and with the project's repetition penalty, then
-    ``WhisperModel.transcribe`` with its VAD filter: same model, beam and batch as the project's job,
-    loaded before timing; each warmed up on a short clip first. Each decodes ``audio`` itself.
+    """``BatchedInferencePipeline`` as it comes and with the project's repetition penalty: same model,
+    beam and batch as the project's job, loaded before timing, each warmed up on a short clip first,
+    each decoding ``audio`` itself.
 
-    Given ``job_samples`` (what the job decoded from the same file), the batched pipeline also runs
-    on those: the same samples in, so that differences in text are the recognition's alone.
+    Given ``job_samples`` (what the job decoded from the same file: the last round), also
+    ``WhisperModel.transcribe`` with its VAD filter, and the batched pipeline on those samples: the
+    same samples in, so that differences in text are the recognition's alone.
     """
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
@@ -55,10 +56,10 @@ def run_peers(
     contenders: list[tuple[str, Callable[[str | np.ndarray], Iterable[Any]], str | np.ndarray]] = [
         (f"faster-whisper BatchedInferencePipeline (batch {batch_size}, beam {beam_size})", batched, str(audio)),
         (f"  the same with {penalised}", lambda source: batched(source, repetition_penalty), str(audio)),
-        (f"faster-whisper WhisperModel.transcribe (VAD, beam {beam_size})", transcribe, str(audio)),
     ]
     if job_samples is not None:
         contenders += [
+            (f"faster-whisper WhisperModel.transcribe (VAD, beam {beam_size})", transcribe, str(audio)),
             ("  the batched pipeline on the job's samples, as it comes", batched, job_samples),
             (f"  the same with {penalised}", lambda source: batched(source, repetition_penalty), job_samples),
         ]
