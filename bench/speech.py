@@ -43,7 +43,7 @@ from faster_whisper import decode_audio
 
 from bench.speech_backends import compare_backends
 from bench.speech_job import JobRun, run_jobs
-from bench.speech_peers import run_peers
+from bench.speech_peers import PeerRun, run_peers
 from common.registry import LocalModelRegistry
 from common.settings import SpeechSettings
 from common.video_links import LinkPolicy
@@ -73,9 +73,9 @@ def our_job(media: Path, model: Path, options: DecodeOptions, threads: int, roun
     return measured
 
 
-def recognise_samples(samples: np.ndarray) -> tuple[float, str, list[Cue]]:
+def recognise_samples(samples: np.ndarray, name: str) -> PeerRun:
     """The job's speech detection and recognition (on the worker's loaded recogniser, in this process)
-    on other samples: the wall time, the text and the subtitle cues."""
+    on other samples, with its subtitle cues."""
     speech = runtime.current()
     _, recogniser = speech.models.current()
     started = time.perf_counter()
@@ -83,8 +83,7 @@ def recognise_samples(samples: np.ndarray) -> tuple[float, str, list[Cue]]:
         recogniser, samples, speech_chunks(samples), language="sv", task="transcribe",
         batch_size=speech.models.options.batch_size,
     )  # fmt: skip
-    wall = time.perf_counter() - started
-    return wall, to_text(segments), build_cues(segments)
+    return PeerRun(name, time.perf_counter() - started, to_text(segments), build_cues(segments))
 
 
 def row(name: str, wall: float, seconds: float, reference: str, text: str, cues: list[Cue]) -> str:
@@ -142,7 +141,8 @@ def main() -> None:
         peers = [min(runs, key=lambda run: run.wall_s) for runs in zip(*(theirs for _, theirs in rounds), strict=False)]
         peers += rounds[-1][1][len(peers) :]  # those of the last round only
         ratios = [ours.wall_s / theirs[0].wall_s for ours, theirs in rounds]
-        their_decoding = recognise_samples(decode_audio(str(media / "narration.mp4")))
+        their_samples = decode_audio(str(media / "narration.mp4"))  # PyAV's, as the peers decode the file
+        peers.append(recognise_samples(their_samples, "the job's recognition on the samples faster-whisper decodes"))
         backends = None
         if not args.skip_random:
             chunks = speech_chunks(samples[: 16_000 * 60])
@@ -163,8 +163,6 @@ def main() -> None:
     print(ours)
     for peer in peers:
         print(row(peer.name, peer.wall_s, seconds, reference, peer.text, peer.cues))
-    print(row("the job's recognition on the samples faster-whisper decodes", *their_decoding[:1], seconds, reference,
-              *their_decoding[1:]))  # fmt: skip
     print(
         f"the job takes {job.wall_s / peers[0].wall_s:.2f}x the batched pipeline's time, fastest against fastest "
         f"(in each round: {', '.join(f'{ratio:.2f}' for ratio in ratios)}; median {statistics.median(ratios):.2f}); "
