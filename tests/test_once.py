@@ -18,7 +18,7 @@ from bot.delivery import Ack, AckStore
 from common import outbox
 from common.jobs import OutboxMessage, PictureRequest, PredictionRequest, ReplyTo
 from common.queues import PREDICT, RENDER, JobQueue
-from tests.helpers import wait_for
+from tests.helpers import IRIS_SETOSA, wait_for
 from tests.test_delivery import delivering, until
 
 CHAT = 111
@@ -76,15 +76,7 @@ def test_a_prediction_run_twice_shows_its_verdict_and_picture_once(telegram_api,
 
 def test_a_render_job_run_twice_sends_one_picture(telegram_api, connection, burst_worker):
     """Two render jobs of one prediction (a retried one, a second enqueue): the chat gets one photo."""
-    result = {
-        "model": "iris",
-        "version": 1,
-        "label": "setosa",
-        "probability": 0.97,
-        "probabilities": {"setosa": 0.97, "versicolor": 0.02, "virginica": 0.01},
-        "features": IRIS,
-    }
-    picture = PictureRequest(job_id="prediction-1", reply=REPLY, result=result)
+    picture = PictureRequest(job_id="prediction-1", reply=REPLY, result={**IRIS_SETOSA, "features": IRIS})
     for _ in range(2):
         JobQueue(connection).enqueue(RENDER, "workers.render.run", picture.to_dict())
     burst_worker()
