@@ -12,11 +12,13 @@ import pytest
 
 from workers.speech import cache
 from workers.speech.backends import Segment, Word
+from workers.speech.coverage import Coverage
 
 SEGMENTS = [
-    Segment(0.0, 1.5, "Hej och välkommen.", (Word(0.0, 0.4, " Hej"), Word(0.5, 0.7, " och"))),
+    Segment(0.0, 1.5, "Hej och välkommen.", (Word(0.0, 0.4, " Hej", 0.9), Word(0.5, 0.7, " och", 0.25))),
     Segment(1.5, 3.25, "Idag pratar vi om tåg."),
 ]
+TRANSCRIPT = cache.Transcript(SEGMENTS, Coverage(40.0, 31.5, ((0.0, 8.5),)))
 
 
 def test_the_keys_name_source_task_language_and_model():
@@ -26,15 +28,22 @@ def test_the_keys_name_source_task_language_and_model():
     assert cache.language_key("youtube:abc", "asr v1") == "speech:language:youtube:abc:asr v1"
 
 
-def test_segments_come_back_as_they_were_stored_with_their_ttl(connection):
+def test_segments_and_coverage_come_back_as_they_were_stored_with_their_ttl(connection):
+    """A cached answer names what it could not make out, as the first one did."""
     key = cache.cache_key("youtube:abc", "transcribe", "sv", "asr v1")
     assert cache.load(connection, key) is None
-    cache.store(connection, key, SEGMENTS, ttl_s=3600)
-    assert cache.load(connection, key) == SEGMENTS
+    cache.store(connection, key, TRANSCRIPT, ttl_s=3600)
+    assert cache.load(connection, key) == TRANSCRIPT
     assert 3590 <= connection.ttl(key) <= 3600
 
 
-@pytest.mark.parametrize("stored", [b"not json", b'{"start": 1}', b'[{"start": 0}]', b"[1, 2]"])
+OLD_FORMAT = b'[{"start": 0.0, "end": 1.0, "text": "Hej."}]'  # segments without coverage, as before
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [b"not json", b'{"start": 1}', b'[{"start": 0}]', b"[1, 2]", OLD_FORMAT, b'{"segments": [], "coverage": {}}'],
+)
 def test_a_corrupt_transcript_is_dropped_and_reported(connection, caplog, stored):
     key = cache.cache_key("youtube:abc", "transcribe", "sv", "asr v1")
     connection.set(key, stored)

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import redis
 
 from workers.speech.backends import Segment
+from workers.speech.coverage import Coverage
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recognition made of a source: its segments, and how much of the speech they cover."""
+
+    segments: list[Segment]
+    coverage: Coverage
 
 
 def cache_key(source_id: str, task: str, language: str, model_tag: str) -> str:
@@ -25,20 +34,24 @@ def language_key(source_id: str, model_tag: str) -> str:
     return f"speech:language:{source_id}:{model_tag}"
 
 
-def load(connection: redis.Redis, key: str) -> list[Segment] | None:
+def load(connection: redis.Redis, key: str) -> Transcript | None:
     data = connection.get(key)
     if data is None:
         return None
     try:
-        return [Segment.from_dict(item) for item in json.loads(data)]
-    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not a list of segments (an older format)
+        found = json.loads(data)
+        segments = [Segment.from_dict(item) for item in found["segments"]]
+        return Transcript(segments, Coverage.from_dict(found["coverage"]))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        # not JSON, or not a transcript (a list of segments is the format before coverage): recognised again
         logger.warning("dropping a corrupt cache entry %s", key)
         connection.delete(key)
         return None
 
 
-def store(connection: redis.Redis, key: str, segments: list[Segment], ttl_s: int) -> None:
-    connection.set(key, json.dumps([asdict(segment) for segment in segments]), ex=ttl_s)
+def store(connection: redis.Redis, key: str, transcript: Transcript, ttl_s: int) -> None:
+    found = {"segments": [asdict(segment) for segment in transcript.segments], "coverage": transcript.coverage.to_dict()}
+    connection.set(key, json.dumps(found), ex=ttl_s)
 
 
 def load_language(connection: redis.Redis, key: str) -> tuple[str, float] | None:

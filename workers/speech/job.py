@@ -21,8 +21,9 @@ from rq import get_current_job
 from common import outbox
 from common.errors import VideoRejected
 from common.jobs import OutboxMessage, TranscriptionRequest
-from workers.speech import cache, language, runtime
+from workers.speech import cache, coverage, language, runtime
 from workers.speech.backends import Recogniser, Segment
+from workers.speech.cache import Transcript
 from workers.speech.chunks import Chunk, speech_chunks
 from workers.speech.languages import AUTO, NAMES
 from workers.speech.progress import Cancelled, Progress
@@ -73,10 +74,10 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         spoken = heard.language if heard else request.language
         return cache.cache_key(request.source_id, request.task, spoken, model_tag)
 
-    segments = cache.load(connection, key()) if heard or not auto else None
-    cached = segments is not None
+    transcript = cache.load(connection, key()) if heard or not auto else None
+    cached = transcript is not None
     timings = {"fetch_s": 0.0, "detect_s": 0.0, "language_s": 0.0, "recognise_s": 0.0}
-    if segments is None:
+    if transcript is None:
         progress.check_cancel()
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="speech-") as directory:
@@ -97,21 +98,23 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
                 connection, cache.language_key(request.source_id, model_tag), heard.language, heard.probability,
                 speech.cache_ttl_s,
             )  # fmt: skip
-            segments = cache.load(connection, key())
-            cached = segments is not None
-        if segments is None:
+            transcript = cache.load(connection, key())
+            cached = transcript is not None
+        if transcript is None:
             started = time.perf_counter()
             spoken = heard.language if heard else request.language
-            segments = _recognise(speech, recogniser, samples, chunks, spoken, request.task, progress)
+            transcript = _recognise(speech, recogniser, samples, chunks, spoken, request.task, progress)
             timings["recognise_s"] = time.perf_counter() - started
-            cache.store(connection, key(), segments, speech.cache_ttl_s)
+            cache.store(connection, key(), transcript, speech.cache_ttl_s)
     note = f"{model_tag}, from cache" if cached else model_tag
     if heard:
         note += f"; {heard.describe()}"
         request = replace(request, language=heard.language)  # the files are named after it
-    post_results(connection, progress.job.id, request, segments, note)
+    post_results(connection, progress.job.id, request, transcript.segments, note, coverage.notice(transcript.coverage))
     return {
-        "segments": len(segments),
+        "segments": len(transcript.segments),
+        "coverage": round(transcript.coverage.share, 3),
+        "missed": [list(span) for span in transcript.coverage.missed],
         "cached": cached,
         "model": model_tag,
         "language": request.language,
@@ -128,12 +131,17 @@ def _recognise(
     spoken: str,
     task: str,
     progress: Progress,
-) -> list[Segment]:
-    """Every chunk, part by part: after each part, translation (MT_MODEL), progress and /cancel."""
+) -> Transcript:
+    """Every chunk, part by part: after each part, translation (MT_MODEL), progress and /cancel.
+
+    Coverage is measured on what the model heard, before Marian replaces the text (and its words).
+    """
     translator = speech.translator() if task == "translate" and speech.mt_model else None
     shown: list[Segment] = []  # for the preview, in the audio's order (parts finish in any order)
+    heard: list[Segment] = []
 
     def after_batch(fraction: float, found: list[Segment]) -> list[Segment]:
+        heard.extend(found)
         if translator is not None and found:
             # Marian translates the text; the words' times belong to the Swedish words, so they go.
             texts = translator.translate([s.text for s in found])
@@ -154,6 +162,9 @@ def _recognise(
         batch_size=speech.models.options.batch_size,
         after_batch=after_batch,
     )
-    if not segments:
-        raise VideoRejected("I heard no speech in that video.")
-    return segments
+    regions = [region for chunk in chunks for region in chunk.regions]
+    made_out = coverage.measure(regions, heard)
+    if not segments:  # the detector heard speech, the model wrote nothing of it
+        heard_at = coverage.listing(made_out.missed or regions)
+        raise VideoRejected(f"I heard speech at {heard_at} but could not make out any words.")
+    return Transcript(segments, made_out)

@@ -1,9 +1,8 @@
-"""Whisper's failure modes in text: repetition loops and decoded silence. Pure functions.
+"""Whisper's failure mode in text: repetition loops. Pure functions.
 
 Whisper's decoder can fall into a loop and write one phrase until its token limit (on noise,
 music, a long pause inside a window). Whisper itself treats a window as failed when the gzip
-compression ratio of its text is above 2.4, and as silence when the no-speech probability is above
-0.6 while the text's average log probability is below -1; the same limits are used here. A ratio
+compression ratio of its text is above 2.4; the same limit is used here. A ratio
 misses short loops in a long window, so a repeated word sequence counts as a loop too.
 """
 
@@ -15,8 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 COMPRESSION_RATIO_LIMIT = 2.4
-NO_SPEECH_LIMIT = 0.6
-LOGPROB_LIMIT = -1.0
 LOOP_WORDS = 5  # a loop: the same 5 words (or a run of as many words) ...
 LOOP_TIMES = 3  # ... said 3 times in a row
 
@@ -64,11 +61,6 @@ def has_repetition(text: str, n: int = LOOP_WORDS, times: int = LOOP_TIMES) -> b
 
 def is_looping(text: str) -> bool:
     return compression_ratio(text) > COMPRESSION_RATIO_LIMIT or has_repetition(text)
-
-
-def is_silence(no_speech_prob: float, avg_logprob: float) -> bool:
-    """Whisper's rule: the model thinks nothing was said and is unsure of what it wrote."""
-    return no_speech_prob > NO_SPEECH_LIMIT and avg_logprob < LOGPROB_LIMIT
 
 
 def trim_repetition(

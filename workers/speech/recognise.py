@@ -58,7 +58,9 @@ def recognise_chunks(
 
 def to_audio_time(segment: Segment, chunk: Chunk) -> Segment:
     """A segment of a chunk's joined audio on the whole audio's clock, its words in the regions they were said in."""
-    words = tuple(Word(*chunk.span_to_audio(word.start, word.end), word.text) for word in segment.words)
+    words = tuple(
+        Word(*chunk.span_to_audio(word.start, word.end), word.text, word.probability) for word in segment.words
+    )
     if words:
         return Segment(words[0].start, max(words[-1].end, words[0].start), segment.text, words)
     start = chunk.to_audio_time(segment.start)

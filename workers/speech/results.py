@@ -16,12 +16,21 @@ ARTIFACT_TTL_S = 24 * 3600
 
 
 def post_results(
-    connection: redis.Redis, job_id: str, request: TranscriptionRequest, segments: list[Segment], note: str
+    connection: redis.Redis,
+    job_id: str,
+    request: TranscriptionRequest,
+    segments: list[Segment],
+    note: str,
+    missed: str | None = None,
 ) -> list[str]:
-    """Post the text and the three files; the last message is final. Returns the artifact keys."""
+    """Post the text and the three files; the last message is final. Returns the artifact keys.
+
+    ``missed`` (what could not be made out) comes right under the heading, before a long text is split.
+    """
     reply = request.reply
     heading = "Translation" if request.task == "translate" else "Transcript"
-    text = f"{heading} ({note}):\n" + subtitles.to_text(segments).strip()
+    warning = f"{missed}\n" if missed else ""
+    text = f"{heading} ({note}):\n{warning}" + subtitles.to_text(segments).strip()
     # One message: the bot splits it to its platform's limit.
     transcript = OutboxMessage(
         kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES,

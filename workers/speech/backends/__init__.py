@@ -19,6 +19,7 @@ class Word:
     start: float  # seconds, on the same clock as its segment
     end: float
     text: str  # as the model wrote it, with its leading space ("  hej")
+    probability: float = 1.0  # the model's confidence in the word's tokens (1.0: the backend gives none)
 
 
 @dataclass(frozen=True)

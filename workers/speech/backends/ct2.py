@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -132,16 +132,16 @@ class FasterWhisperRecogniser:
             for index, first in enumerate(part.firsts)
         ]
         frames = [min(self.frames, len(piece) // self.hop) for piece in pieces]
-        words = self._align(tokenizer, part.encoded, [decoded.tokens if decoded else [] for decoded in chosen], frames)
+        words = self._align(tokenizer, part.encoded, [decoded.tokens for decoded in chosen], frames)
         return [self._segments(d, w, len(p)) for d, w, p in zip(chosen, words, pieces, strict=True)]
 
-    def _segments(self, decoded: Decoded | None, words: list[Word], samples: int) -> list[Segment]:
-        if decoded is None or not decoded.text.strip():
+    def _segments(self, decoded: Decoded, words: list[Word], samples: int) -> list[Segment]:
+        if not decoded.text.strip():
             return []
         if decoded.looping:
             logger.info("cutting a repetition loop that the fallback did not end: %r", decoded.text[:200])
             words = loops.trim_repetition(words, key=lambda word: word.text)
-            words = [Word(w.start, w.end, loops.trim_repeated_characters(w.text)) for w in words]
+            words = [replace(w, text=loops.trim_repeated_characters(w.text)) for w in words]
         if not words:  # no alignment (a model without alignment heads): the piece as one segment
             text = loops.trim_repeated_characters(decoded.text) if decoded.looping else decoded.text
             return [Segment(0.0, samples / self.sample_rate, text.strip())]
@@ -203,7 +203,11 @@ class FasterWhisperRecogniser:
         words = []
         for alignment in alignments:
             merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
-            words.append([Word(float(w["start"]), float(w["end"]), w["word"]) for w in alignment if w["word"]])
+            words.append([
+                Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                for w in alignment
+                if w["word"]
+            ])
         return words
 
 

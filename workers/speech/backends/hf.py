@@ -105,9 +105,6 @@ class TransformersRecogniser:
                 return Decoded(again, self._text(again))
 
             decoded = settle(first, resample, self.options)
-            if decoded is None:
-                results.append([])
-                continue
             length = len(pieces[index]) / SAMPLE_RATE
             segments = split_by_timestamps(decoded.tokens, self.timestamp_begin, self.end_of_text, self._decode, length)
             results.append(trim_segment_text(segments) if decoded.looping else segments)
