@@ -50,7 +50,8 @@ def load(connection: redis.Redis, key: str) -> Transcript | None:
 
 
 def store(connection: redis.Redis, key: str, transcript: Transcript, ttl_s: int) -> None:
-    found = {"segments": [asdict(segment) for segment in transcript.segments], "coverage": transcript.coverage.to_dict()}
+    segments = [asdict(segment) for segment in transcript.segments]
+    found = {"segments": segments, "coverage": transcript.coverage.to_dict()}
     connection.set(key, json.dumps(found), ex=ttl_s)
 
 
