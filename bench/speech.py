@@ -16,9 +16,11 @@
    the last round. There the batched pipeline also decodes the samples the job decoded from the
    file, and the job's recognition the samples faster-whisper decodes: with the same samples in,
    differences in text are the recognition's, not the audio decoder's.
-   Printed: wall time, real-time factor, WER and CER against the narration's text, and the share
-   of subtitle cues within the broadcast rules (for the peers: one cue per segment, as a plain
-   SRT writer makes them).
+   Printed: wall time, real-time factor, WER and CER against the narration's text, coverage (the
+   share of the detector's speech seconds that the text's segments or cues cover, for every run
+   alike; for the job also its own measure, by its sure words), and the share of subtitle cues
+   within the broadcast rules (for the peers: one cue per segment, as a plain SRT writer makes them).
+   ``--corpus newsreel --rate 160`` speaks the second corpus, at another rate, from 0.0 s.
 2. Random weights, Whisper-small-shaped: the transformers and ctranslate2 backends with equal work
    (bench/speech_backends.py), and the share of a job's wall time that is not recognition.
 """
@@ -49,12 +51,12 @@ from common.settings import SpeechSettings
 from common.video_links import LinkPolicy
 from tests.real_whisper import real_whisper_dir
 from tests.speech_fixtures import mux_video
-from tests.swedish_narration import NARRATION, normalise, speak_narration
+from tests.swedish_narration import NARRATION, NEWSREEL, normalise, speak_narration
 from tests.test_speech import srt_cues
-from workers.speech import audio, runtime
+from workers.speech import audio, coverage, runtime
+from workers.speech.backends import Segment
 from workers.speech.backends.decoding import DecodeOptions
 from workers.speech.chunks import speech_chunks
-from workers.speech.cue_rules import Cue
 from workers.speech.cues import build_cues
 from workers.speech.models import AsrModels
 from workers.speech.recognise import recognise_chunks
@@ -79,25 +81,32 @@ def recognise_samples(samples: np.ndarray, name: str) -> PeerRun:
     speech = runtime.current()
     _, recogniser = speech.models.current()
     started = time.perf_counter()
+    chunks = speech_chunks(samples)
     segments = recognise_chunks(
-        recogniser, samples, speech_chunks(samples), language="sv", task="transcribe",
-        batch_size=speech.models.options.batch_size,
+        recogniser, samples, chunks, language="sv", task="transcribe", batch_size=speech.models.options.batch_size,
     )  # fmt: skip
-    return PeerRun(name, time.perf_counter() - started, to_text(segments), build_cues(segments))
+    wall = time.perf_counter() - started
+    made_out = coverage.measure([region for chunk in chunks for region in chunk.regions], segments).share
+    return PeerRun(name, wall, to_text(segments), build_cues(segments), made_out)
 
 
-def row(name: str, wall: float, seconds: float, reference: str, text: str, cues: list[Cue]) -> str:
-    wer = jiwer.wer(normalise(reference), normalise(text))
-    cer = jiwer.cer(normalise(reference), normalise(text))
+def row(run: PeerRun, seconds: float, reference: str, regions: list[tuple[float, float]]) -> str:
+    wer = jiwer.wer(normalise(reference), normalise(run.text))
+    cer = jiwer.cer(normalise(reference), normalise(run.text))
+    spans = [Segment(cue.start, cue.end, " ".join(cue.lines)) for cue in run.cues]
+    covered = coverage.measure(regions, spans).share
+    made_out = f"made out {run.made_out:6.1%}" if run.made_out is not None else " " * 15
     return (
-        f"{name:<58} {wall:7.2f} s  RTF {wall / seconds:.3f}  WER {wer:.3f}  CER {cer:.3f}  "
-        f"cues within rules {share_within_rules(cues):6.1%} of {len(cues)}"
+        f"{run.name:<58} {run.wall_s:7.2f} s  RTF {run.wall_s / seconds:.3f}  WER {wer:.3f}  CER {cer:.3f}  "
+        f"coverage {covered:6.1%}  {made_out}  cues within rules {share_within_rules(run.cues):6.1%} of {len(run.cues)}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a multilingual CTranslate2 Whisper (default: whisper-base)")
+    parser.add_argument("--corpus", choices=("narration", "newsreel"), default="narration")
+    parser.add_argument("--rate", type=int, default=150, help="espeak-ng's words a minute")
     parser.add_argument("--sentences", type=int, default=len(NARRATION))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=2, help="rounds of all contenders; each one's fastest is shown")
@@ -113,16 +122,17 @@ def main() -> None:
         repetition_penalty=settings.ASR_REPETITION_PENALTY,
     )  # fmt: skip
     model = args.model or real_whisper_dir()
-    sentences = NARRATION[: args.sentences]
+    sentences = (NARRATION if args.corpus == "narration" else NEWSREEL)[: args.sentences]
     reference = " ".join(sentences)
 
     with tempfile.TemporaryDirectory(prefix="bench-speech-") as temporary:
         media = Path(temporary)
-        wav = speak_narration(sentences, media / "narration.wav")
+        wav = speak_narration(sentences, media / "narration.wav", rate=args.rate)
         mux_video(wav, media / "narration.mp4")
         mux_video(speak_narration(NARRATION[:1], media / "warm-up.wav"), media / "warm-up.mp4")
         samples = audio.decode(media / "narration.mp4", max_seconds=7200)  # as the job decodes it
         seconds = len(samples) / audio.SAMPLE_RATE
+        regions = [region for chunk in speech_chunks(samples) for region in chunk.regions]
         # Rounds of the job and the batched pipeline in turn, the fastest of each kept: a shared
         # machine's load then weighs on both alike, and a burst of it on one run does not decide the
         # comparison. They run back to back, so each round's ratio of the two is fair too.
@@ -154,15 +164,15 @@ def main() -> None:
     print(f"machine: {_cpu()}, {args.threads} threads, {platform.platform()}")
     print(
         f"model: {model.name} (CTranslate2 int8 on the CPU), beam {options.beam_size}, batch {options.batch_size}; "
-        f"audio: {seconds:.1f} s of espeak-ng Swedish, {len(sentences)} sentences"
+        f"audio: {seconds:.1f} s of espeak-ng Swedish, {len(sentences)} sentences of the {args.corpus} "
+        f"at {args.rate} words a minute; {sum(end - start for start, end in regions):.1f} s of it speech"
     )
-    ours = row(
+    ours = PeerRun(
         "this project: the whole /transcribe job (queue, yt-dlp, ...)",
-        job.wall_s, seconds, reference, job.files[".txt"], srt_cues(job.files[".srt"]),
+        job.wall_s, job.files[".txt"], srt_cues(job.files[".srt"]), job.made_out,
     )  # fmt: skip
-    print(ours)
-    for peer in peers:
-        print(row(peer.name, peer.wall_s, seconds, reference, peer.text, peer.cues))
+    for run in (ours, *peers):
+        print(row(run, seconds, reference, regions))
     print(
         f"the job takes {job.wall_s / peers[0].wall_s:.2f}x the batched pipeline's time, fastest against fastest "
         f"(in each round: {', '.join(f'{ratio:.2f}' for ratio in ratios)}; median {statistics.median(ratios):.2f}); "

@@ -29,6 +29,7 @@ class JobRun:
     wall_s: float
     timings: dict[str, float]  # the job's own fetch_s, detect_s, recognise_s
     files: dict[str, str] = field(default_factory=dict)  # ".txt", ".srt", ".vtt" -> content
+    made_out: float = 1.0  # the job's own coverage: the heard speech its sure words cover
 
 
 def run_jobs(
@@ -79,7 +80,7 @@ def run_jobs(
                 reason = result.exc_string if result is not None else messages[-1].text
                 raise RuntimeError(f"the job failed: {reason}")
             timings = {k: float(v) for k, v in result.return_value.items() if k.endswith("_s")}
-            return JobRun(wall, timings, files)
+            return JobRun(wall, timings, files, float(result.return_value["coverage"]))
 
         def user() -> None:
             reader = OutboxReader(connection, "bench")

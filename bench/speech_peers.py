@@ -19,6 +19,7 @@ class PeerRun:
     wall_s: float
     text: str
     cues: list[Cue]  # one cue per segment on one line: what a plain SRT writer makes of them
+    made_out: float | None = None  # the job's word coverage, where a run has it
 
 
 def run_peers(
