@@ -66,6 +66,11 @@ def test_a_short_miss_is_not_named_and_ninety_percent_says_nothing():
     assert coverage.notice(Coverage(30.0, 26.0, ((10.0, 14.0),))) is not None
 
 
+def test_many_stretches_name_the_longest_five_in_order():
+    spans = [(10.0 * i, 10.0 * i + 1 + i % 3) for i in range(8)]  # 1, 2, 3, 1, 2, 3, 1, 2 s long
+    assert coverage.listing(spans) == "0:10-0:12, 0:20-0:23, 0:40-0:42, 0:50-0:53, 1:10-1:12 and 3 shorter stretches"
+
+
 @pytest.mark.parametrize(("seconds", "shown"), [(0, "0:00"), (31.4, "0:31"), (59.6, "1:00"), (3725, "1:02:05")])
 def test_times_are_named_as_a_clock(seconds, shown):
     assert coverage.clock(seconds) == shown

@@ -57,8 +57,10 @@ def test_marian_translates_each_segment_and_keeps_the_times(connection, media_se
     assert_valid_srt(documents(connection)["srt"].decode())
     (transcribed,) = connection.keys("speech:result:*:transcribe:*")
     (translated,) = connection.keys("speech:result:*:translate:*")
-    transcript, translation = cache.load(connection, transcribed.decode()), cache.load(connection, translated.decode())
-    assert transcript and translation
+    transcribed_entry = cache.load(connection, transcribed.decode())
+    translated_entry = cache.load(connection, translated.decode())
+    assert transcribed_entry and translated_entry
+    transcript, translation = transcribed_entry.segments, translated_entry.segments
     assert [(s.start, s.end) for s in translation] == [(s.start, s.end) for s in transcript]
     assert all(s.words for s in transcript) and not any(s.words for s in translation)
     assert [s.text for s in translation] != [s.text for s in transcript], "Marian wrote new text"

@@ -26,6 +26,7 @@ BRIDGE_S = 1.5  # a stretch between two made-out words this short counts as cove
 EDGE_S = 0.4  # around made-out speech: the detector's own padding (chunks.SPEECH_PAD_MS)
 REPORT_BELOW = 0.9  # an answer with less coverage names what it could not make out
 MIN_MISSED_S = 1.0  # a missed stretch shorter than this is not named
+MAX_NAMED = 5  # an answer names at most this many stretches, the longest
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,12 @@ def notice(coverage: Coverage) -> str | None:
 
 
 def listing(spans: Sequence[Span]) -> str:
-    """0:00-0:31, 1:02-1:10 and 2:00-2:05."""
-    named = [f"{clock(start)}-{clock(end)}" for start, end in spans]
-    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    """0:00-0:31, 1:02-1:10 and 2:00-2:05; past MAX_NAMED spans, the longest ones, in order, and how many more."""
+    named = sorted(sorted(spans, key=lambda span: span[0] - span[1])[:MAX_NAMED])
+    words = [f"{clock(start)}-{clock(end)}" for start, end in named]
+    if len(spans) > MAX_NAMED:
+        return ", ".join(words) + f" and {len(spans) - MAX_NAMED} shorter stretches"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def clock(seconds: float) -> str:
