@@ -8,6 +8,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import redis
@@ -23,6 +25,7 @@ from common.registry import LocalModelRegistry
 from tests.conftest import REPO
 from tests.helpers import live_group_members, wait_for
 from training.iris import pipeline as iris
+from workers.heartbeat import HeartbeatWorker, Liveness
 
 
 def read_all(connection: redis.Redis, name: str, expected: int, timeout: float = 30.0):
@@ -198,3 +201,19 @@ def test_a_supervisor_told_to_stop_while_replacing_a_worker_exits_without_starti
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def test_a_worker_stops_at_once_when_its_pubsub_thread_waits_for_a_subscription(connection):
+    """The race behind a minute-long stop: RQ's pubsub thread read the unsubscribe reply and looped (waiting
+    60 s for a subscription) before the stop flag was set; redis-py 8's stop() joins it without a timeout."""
+    worker = HeartbeatWorker([PREDICT], connection=connection, serializer=JSONSerializer, liveness=Liveness())
+    worker.subscribe()
+    wait_for(lambda: worker.pubsub.subscribed, timeout=10)
+    worker.pubsub.unsubscribe()  # what RQ's unsubscribe sends first; the thread reads the reply ...
+    wait_for(lambda: not worker.pubsub.subscribed, timeout=10)  # ... and waits for a subscription again
+    started = time.monotonic()
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    stopping.start()
+    stopping.join(timeout=10)
+    assert not stopping.is_alive(), "unsubscribe still waiting for the pubsub thread after 10 s"
+    assert time.monotonic() - started < 3

@@ -70,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--maintenance-interval", type=int, default=Liveness.maintenance_interval, metavar="S",
                         help="seconds between searches for jobs of dead workers (default: %(default)s)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    # Tests only: the worker that deletes this Redis key stops itself right after taking a job.
+    parser.add_argument("--test-pause-key", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.queues = [name.strip() for name in args.queues.split(",") if name.strip()]
     unknown = set(args.queues) - set(ALL_QUEUES)
@@ -95,7 +97,8 @@ def main() -> int:
     connection = connect(url, settings.storage.DATA_DIR)
     if args.child:
         liveness = Liveness(args.heartbeat_ttl, args.maintenance_interval)
-        return work(settings, connection, args.queues, burst=args.burst, liveness=liveness)
+        return work(settings, connection, args.queues, burst=args.burst, liveness=liveness,
+                    pause_key=args.test_pause_key)
     # A child announces itself only once it runs: until then (seconds on a busy machine) the
     # supervisor stands in for it, so a bot does not tell users that no worker is coming.
     herald = StartingWorker(connection, args.queues, ttl_s=SUPERVISOR_HERALD_S)
@@ -108,7 +111,8 @@ def main() -> int:
 
 
 def work(
-    settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool, liveness: Liveness | None = None
+    settings: Settings, connection: redis.Redis, queues: list[str], *, burst: bool, liveness: Liveness | None = None,
+    pause_key: str | None = None,
 ) -> int:
     """One worker process: load the models, then take jobs until told to stop."""
     # RQ registers the worker once it takes jobs; until then the bots learn that one is on its way.
@@ -135,7 +139,9 @@ def work(
         if problem:
             raise StartupError(problem)
         _install_speech(settings, registry)
-    worker = HeartbeatWorker(queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness())
+    worker = HeartbeatWorker(
+        queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness(), pause_key=pause_key,
+    )
     starting.stop()
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
     # scheduler outlives a SIGKILLed worker.
@@ -180,6 +186,8 @@ def supervise(args: argparse.Namespace, env: dict[str, str], connection: redis.R
     ]
     if args.burst:
         command.append("--burst")
+    if args.test_pause_key:
+        command += ["--test-pause-key", args.test_pause_key]
     children: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False
 

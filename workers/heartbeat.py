@@ -9,22 +9,31 @@ abandoned jobs that have tries left and fails the others) every ``maintenance_in
 
 The heartbeat TTL must stay well above its renewal interval: a live job whose heartbeat lapsed
 (a process frozen for longer than the TTL) is taken for abandoned and runs a second time.
+
+A job taken but not yet registered (a worker killed between the two) is in an intermediate list,
+never in no list at all (workers/dequeue.py); maintenance recovers it within the same bound.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
 from rq.executions import Execution
 from rq.job import Job
 from rq.queue import Queue
+from rq.registry import clean_registries
+from rq.utils import now
 from rq.worker import WorkerStatus
+
+from workers.dequeue import AtomicQueue, recover_taken_jobs, taken_key
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +57,12 @@ class HeartbeatWorker(SimpleWorker):
     # While Redis is away, RQ retries with doubling waits; capped here so that a worker is back at
     # work within seconds of a long outage's end (RQ's cap is a minute).
     max_connection_wait_time = 10.0
+    queue_class = AtomicQueue  # a take is an atomic move into an intermediate list, from any of the queues
 
-    def __init__(self, queues: list[str], *, connection: redis.Redis, liveness: Liveness, **kwargs: Any) -> None:
+    def __init__(
+        self, queues: list[str], *, connection: redis.Redis, liveness: Liveness, pause_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         # An idle worker blocks in BLPOP for worker_ttl - 15 s and only looks at the maintenance
         # clock between two waits: that wait must not outlast the maintenance interval.
         super().__init__(
@@ -57,6 +70,9 @@ class HeartbeatWorker(SimpleWorker):
             worker_ttl=liveness.maintenance_interval + 15, **kwargs,
         )
         self.liveness = liveness
+        # A test hook: the worker that deletes this key stops itself (SIGSTOP) between taking a job
+        # and registering it, the instant at which RQ's BLPOP dequeue lost a killed worker's job.
+        self.pause_key = pause_key
         self._heartbeat: _Heartbeat | None = None
         self._last_beat = float("-inf")
 
@@ -72,7 +88,46 @@ class HeartbeatWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.liveness.heartbeat_ttl
 
+    def unsubscribe(self) -> None:
+        # RQ unsubscribes, then stops its pubsub thread. That thread reads the unsubscribe reply and,
+        # when it loops before the stop flag is set (a busy machine: 2 stops in 7), waits 60 s for a
+        # subscription that never comes, while redis-py 8's stop() joins it without a timeout: a
+        # worker told to stop took a minute. The flag first, then the reply that wakes the thread.
+        if self.pubsub_thread:
+            self.pubsub_thread.stop(timeout=0)
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.join(timeout=1)  # a daemon thread: it cannot keep the process alive
+            self.pubsub.close()
+
+    def clean_registries(self) -> None:
+        # RQ's own, with our recovery of taken, unregistered jobs instead of RQ's (which waits a
+        # minute and, retries used up, fails a job without its failure callback: no word to the user).
+        for queue in self.queues:
+            if queue.acquire_maintenance_lock():
+                clean_registries(queue, self._exc_handlers)
+                worker_registration.clean_worker_registry(queue)
+                recover_taken_jobs(self, queue, older_than_s=self.liveness.heartbeat_ttl)
+                queue.release_maintenance_lock()
+        self.last_cleaned_at = now()
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        # RQ's, but it always leaves the intermediate list (RQ does only for a single-queue worker),
+        # in the transaction that marks the job started: at no instant is it in neither.
+        with self.connection.pipeline() as pipeline:
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            queue = self.queue_class(job.origin, connection=self.connection)
+            pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            pipeline.zrem(taken_key(queue), job.id)
+            pipeline.execute()
+        self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")
+
     def execute_job(self, job: Job, queue: Queue) -> None:
+        if self.pause_key and self.connection.delete(self.pause_key):
+            os.kill(os.getpid(), signal.SIGSTOP)
         execution = self.prepare_execution(job)
         if self._heartbeat is None:
             self._heartbeat = _Heartbeat(self, self.liveness.beat_every)
