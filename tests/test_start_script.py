@@ -39,15 +39,19 @@ def test_start_serves_what_is_ready_quietly_without_reinstalling(project: Path, 
     named), the workers and the scheduler logging to DATA_DIR/logs instead of the console."""
     env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DATA_DIR", "MODEL_DIR"}}
     env["TITANIC_URL"] = str(tmp_path / "nowhere" / "titanic.csv")
-    done = subprocess.run(
-        ["bash", "scripts/start.sh"],
-        cwd=project,
-        env=env,
-        input="/iris 5.1 3.5 1.4 0.2\n",
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
+    try:
+        done = subprocess.run(
+            ["bash", "scripts/start.sh"],
+            cwd=project,
+            env=env,
+            input="/iris 5.1 3.5 1.4 0.2\n",
+            capture_output=True,
+            text=True,
+            timeout=280,
+        )
+    except subprocess.TimeoutExpired as expired:  # what each process said, for a failure seen only in CI
+        logs = "".join(f"\n--- {log.name}\n{log.read_text()[-3000:]}" for log in (project / "data" / "logs").glob("*"))
+        raise AssertionError(f"stdout: {expired.stdout!r}\nstderr: {expired.stderr!r}{logs}") from None
     assert done.returncode == 0, done.stdout + done.stderr
     assert "installing" not in done.stdout, "pyproject.toml is unchanged: no reinstall"
     assert "Iris: setosa" in done.stdout
