@@ -157,9 +157,8 @@ def test_naming_a_private_host_opens_only_the_addresses_it_resolves_to(server: S
         "a name resolving elsewhere": lambda: urllib.request.urlopen(server.url("localhost"), timeout=5).close(),
     }
     for name, attempt in attempts.items():
-        with pytest.raises(VideoRejected, match="private network address"), guarding({"media.lan"}, lan):
-            with contextlib.suppress(OSError):
-                attempt()
+        with pytest.raises(VideoRejected, match="private"), guarding({"media.lan"}, lan), contextlib.suppress(OSError):
+            attempt()
         assert server.hits == [], name
 
 
