@@ -258,7 +258,7 @@ class TelegramEmulator:
             gate = self._holds[method]
             self.held[method].set()
             await asyncio.to_thread(gate.wait, 30)
-            del self._holds[method]
+            gate.set()  # one call is held; release() of a hold already spent is harmless
             call.status = 502
             return json_body({"ok": False, "error_code": 502, "description": "Bad Gateway"}, 502)
         handler = getattr(self, f"_api_{method}", None)
