@@ -22,7 +22,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from common import outbox, starting_workers
-from common.jobs import OutboxMessage
+from common.jobs import OutboxMessage, ReplyTo
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class QueueWatch:
                 if job is None or waited is None or waited < patience or job.get_status() != JobStatus.QUEUED:
                     continue
                 reply = _reply_of(job)
-                if reply is None or reply.get("outbox") != outbox_name:
+                if reply is None or reply.outbox != outbox_name:
                     continue
                 if not self.connection.set(f"wait-notice:{job.id}", 1, nx=True, ex=NOTICE_TTL_S):
                     continue  # told already, by this process or another
@@ -114,7 +114,7 @@ class QueueWatch:
                 told.append(job.id)
         return told
 
-    def wait_notice(self, job_id: str, queue: str, waited_s: float, reply: dict[str, object]) -> OutboxMessage:
+    def wait_notice(self, job_id: str, queue: str, waited_s: float, reply: ReplyTo) -> OutboxMessage:
         reason = self.unserved(queue)
         if reason:
             hint = f" ({START_HINT})" if self.start_hint else ""
@@ -127,8 +127,7 @@ class QueueWatch:
             f"Job {job_id} has waited {_duration(waited_s)} in line, much longer than usual: "
             f"{reason}. It stays in line and runs when a worker is free{hint}; /cancel {job_id} drops it."
         )
-        # from_dict: the reply address as the outbox message expects it, whatever its type.
-        return OutboxMessage.from_dict({"kind": "text", "reply": reply, "job_id": job_id, "text": text, "final": False})
+        return OutboxMessage(kind="text", reply=reply, job_id=job_id, text=text, final=False)
 
     def watch(self, outbox_name: str, stop: threading.Event, interval_s: float = 5.0) -> threading.Thread:
         """Run :meth:`notify_long_waits` every ``interval_s`` in a daemon thread until ``stop`` is set."""
@@ -154,14 +153,19 @@ def _waited_s(job: Job | None, now: datetime) -> float | None:
     return (now - enqueued).total_seconds()
 
 
-def _reply_of(job: Job) -> dict[str, object] | None:
+def _reply_of(job: Job) -> ReplyTo | None:
     try:
         args = job.args
     except DeserializationError:  # not one of our JSON jobs: nobody of ours to tell
         return None
     payload = args[0] if args and isinstance(args[0], dict) else {}
     reply = payload.get("reply")
-    return reply if isinstance(reply, dict) else None
+    if not isinstance(reply, dict):
+        return None
+    try:
+        return ReplyTo.from_dict(reply)
+    except TypeError:  # no outbox or chat: a job of another kind, with nobody to tell
+        return None
 
 
 def _duration(seconds: float) -> str:

@@ -70,6 +70,12 @@ def _accuracy(summary: Summary) -> str:
         return "No predictions recorded yet."
     parts = []
     if summary.window_accuracy is not None:
-        parts.append(f"{summary.window_accuracy:.0%} over the last 7 days ({summary.window_total} samples)")
-    parts.append(f"{summary.accuracy:.0%} over all {summary.total} samples")
+        parts.append(f"{summary.window_accuracy:.0%} over the last 7 days ({_samples(summary.window_total)})")
+    # "over all 1 samples" read like a slip: a single sample is named as one.
+    overall = "on the only sample so far" if summary.total == 1 else f"over all {summary.total} samples"
+    parts.append(f"{summary.accuracy:.0%} {overall}")
     return "Accuracy: " + ", ".join(parts) + "."
+
+
+def _samples(count: int) -> str:
+    return "1 sample" if count == 1 else f"{count} samples"

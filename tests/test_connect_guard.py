@@ -32,7 +32,7 @@ PUBLIC = "93.184.216.34"
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.hits: list[str] = []
         hits = self.hits
 
@@ -51,7 +51,7 @@ class Server:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer((address, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -63,6 +63,15 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     running = Server()
+    yield running
+    running.httpd.shutdown()
+    running.httpd.server_close()
+
+
+@pytest.fixture
+def lan_server() -> Iterator[Server]:
+    """A second private server, on another loopback address (Linux answers all of 127.0.0.0/8)."""
+    running = Server("127.0.0.2")
     yield running
     running.httpd.shutdown()
     running.httpd.server_close()
@@ -131,6 +140,26 @@ def test_a_host_the_operator_named_private_stays_allowed_as_it_connects(server: 
         with guarding(private_hosts):
             urllib.request.urlopen(server.url(REBINDING), timeout=5).close()
     assert server.hits == ["/v.wav", "/v.wav"]
+
+
+def test_naming_a_private_host_opens_only_the_addresses_it_resolves_to(server: Server, lan_server: Server) -> None:
+    """PRIVATE_VIDEO_HOSTS=media.lan lets a download reach media.lan, not every private address."""
+
+    def lan(host: str, port: int) -> list[str]:
+        return ["127.0.0.2"] if host == "media.lan" else []
+
+    with guarding({"media.lan"}, lan):
+        urllib.request.urlopen(lan_server.url("127.0.0.2"), timeout=5).close()
+    assert lan_server.hits == ["/v.wav"]
+    attempts = {
+        "another loopback address": lambda: socket.create_connection(("127.0.0.1", server.port), timeout=5).close(),
+        "the same, IPv4 in IPv6": lambda: _connect_v6("::ffff:127.0.0.1", server.port),
+        "a name resolving elsewhere": lambda: urllib.request.urlopen(server.url("localhost"), timeout=5).close(),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(VideoRejected, match="private"), guarding({"media.lan"}, lan), contextlib.suppress(OSError):
+            attempt()
+        assert server.hits == [], name
 
 
 def test_only_the_guarded_thread_is_checked_and_our_own_callbacks_are_not(server: Server) -> None:

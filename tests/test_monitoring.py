@@ -228,6 +228,17 @@ def test_drift_is_reported_in_words_when_the_last_week_falls_below_cross_validat
     assert "No drift: the last 7 days are 41 points below" in captions.caption(calm)
 
 
+def test_the_accuracy_line_counts_one_sample_as_one_and_more_as_many():
+    """One recorded prediction reads "the only sample so far", not "all 1 samples"; more are counted."""
+    now = DAY1 + timedelta(days=30)
+    one = summarise("titanic", ("died", "survived"), history_of([(0, True)], now), now=now, version=1,
+                    cv_accuracy=0.84, threshold=0.1)
+    assert "Accuracy: 100% over the last 7 days (1 sample), 100% on the only sample so far." in captions.caption(one)
+    three = summarise("titanic", ("died", "survived"), history_of([(0, True), (1, False), (20, True)], now),
+                      now=now, version=1, cv_accuracy=0.84, threshold=0.1)
+    assert "Accuracy: 50% over the last 7 days (2 samples), 67% over all 3 samples." in captions.caption(three)
+
+
 def test_the_dashboard_is_a_png_of_the_expected_size_with_something_on_it(monitor, connection):
     monitor.subscriptions.subscribe(CONSOLE, ["titanic"])
     for day in range(3):

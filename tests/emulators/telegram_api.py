@@ -7,8 +7,9 @@ bot set a webhook, updates are POSTed to the bot processes behind a proxy instea
 (:mod:`tests.emulators.telegram_webhook`; the test names them in ``pusher.backends``).
 
 It records what the bot sent as the chat would show it (``messages``) and every call with its time
-(``calls``). Tests can make a method answer 429 with ``retry_after`` (:meth:`TelegramEmulator.fail`)
-or hold a call until released (:meth:`TelegramEmulator.hold`).
+(``calls``). Tests can make a method answer 429 with ``retry_after`` or another error, as JSON or as
+a proxy's error page (:meth:`TelegramEmulator.fail`), or hold a call until released
+(:meth:`TelegramEmulator.hold`).
 
 It refuses what Telegram refuses, with Telegram's texts: text over 4096 and captions over 1024
 characters (counted in UTF-16 code units, as Telegram counts), empty text, a photo that is no
@@ -90,7 +91,7 @@ class TelegramEmulator:
         # Set: a local server (telegram-bot-api --local): getFile has no size limit, writes the file
         # here and answers its absolute path, which the bot reads from disk.
         self.local_dir: Path | None = None
-        self._failures: dict[str, list[tuple[int, float]]] = {}
+        self._failures: dict[str, list[tuple[int, float, bool]]] = {}
         self._holds: dict[str, threading.Event] = {}
         self._hold_after: dict[str, int] = {}
         self.held: dict[str, threading.Event] = {}  # set when a held call has arrived
@@ -200,9 +201,15 @@ class TelegramEmulator:
         self._arrive({"update_id": next(self._update_ids), "message": message})
         return message_id
 
-    def fail(self, method: str, status: int = 429, retry_after: float = 1, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` fail (429 answers carry ``retry_after``)."""
-        self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+    def fail(
+        self, method: str, status: int = 429, retry_after: float = 1, times: int = 1, *, proxy_page: bool = False
+    ) -> None:
+        """The next ``times`` calls of ``method`` fail (429 answers carry ``retry_after``).
+
+        ``proxy_page``: the answer is not Telegram's JSON but a proxy's error page that names the URL
+        it could not forward, bot token and all (what a library then logs is a test of redaction).
+        """
+        self._failures.setdefault(method, []).extend([(status, retry_after, proxy_page)] * times)
 
     def hold(self, method: str, after: int = 0) -> None:
         """The call of ``method`` after ``after`` more waits until :meth:`release`; it is then refused (502)."""
@@ -235,7 +242,10 @@ class TelegramEmulator:
         with self.server.lock:
             self.calls.append(call)
         if self._failures.get(method):
-            call.status, retry_after = self._failures[method].pop(0)
+            call.status, retry_after, proxy_page = self._failures[method].pop(0)
+            if proxy_page:
+                page = f"<html><body>{call.status}: no answer from upstream for {request.url}</body></html>"
+                return web.Response(text=page, status=call.status, content_type="text/html")
             if call.status == 429:
                 return json_body({"ok": False, "error_code": 429,
                                   "description": f"Too Many Requests: retry after {retry_after:g}",
@@ -248,7 +258,7 @@ class TelegramEmulator:
             gate = self._holds[method]
             self.held[method].set()
             await asyncio.to_thread(gate.wait, 30)
-            del self._holds[method]
+            gate.set()  # one call is held; release() of a hold already spent is harmless
             call.status = 502
             return json_body({"ok": False, "error_code": 502, "description": "Bad Gateway"}, 502)
         handler = getattr(self, f"_api_{method}", None)
