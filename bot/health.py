@@ -1,6 +1,6 @@
 """python -m bot [telegram|discord|console] --check: Redis, and the platform's token setting.
 
-A malformed token is refused when the settings load (common/settings.py), by a message that names
+A malformed token is refused when the settings load (common/settings/telegram.py), by a message that names
 the variable only; a token is never printed. The check does not call the platform: a supervisor
 runs it often, and the platform's rate limits are not ours to spend.
 """
