@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "changeme", "change-me", "token", "your-token", "xxx", "todo", "none", "placeholder"}
@@ -12,6 +14,15 @@ PLACEHOLDERS = {"", "changeme", "change-me", "token", "your-token", "xxx", "todo
 
 def is_placeholder(value: str) -> bool:
     return value.strip().lower() in PLACEHOLDERS or value.strip().startswith("<")
+
+
+def check_secret(value: SecretStr | None, shape: str, problem: str) -> SecretStr | None:
+    """A secret that is no placeholder and fully matches ``shape``; ``problem`` never echoes the value."""
+    if value is not None and (
+        is_placeholder(value.get_secret_value()) or not re.fullmatch(shape, value.get_secret_value())
+    ):
+        raise ValueError(problem)
+    return value
 
 
 class Area(BaseSettings):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from common.settings.base import Area, check_http_url, is_placeholder, split_items
+from common.settings.base import Area, check_http_url, check_secret, split_items
 
 
 class DiscordSettings(Area):
@@ -59,12 +58,9 @@ class DiscordSettings(Area):
     @field_validator("DISCORD_TOKEN")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and (
-            is_placeholder(value.get_secret_value())
-            or not re.fullmatch(r"[A-Za-z0-9_.-]{50,}", value.get_secret_value())
-        ):
-            raise ValueError("is not a Discord bot token (copy it from the application's Bot page)")
-        return value
+        return check_secret(
+            value, r"[A-Za-z0-9_.-]{50,}", "is not a Discord bot token (copy it from the application's Bot page)"
+        )
 
     @field_validator("DISCORD_API_URL")
     @classmethod

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from common.settings.base import Area, check_http_url, host_port, is_placeholder
+from common.settings.base import Area, check_http_url, check_secret, host_port
 
 
 class TelegramSettings(Area):
@@ -47,12 +46,9 @@ class TelegramSettings(Area):
     @classmethod
     def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
         # Telegram's rule for secret_token; the message must never echo the value.
-        if value is not None and (
-            is_placeholder(value.get_secret_value())
-            or not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value())
-        ):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (and not a placeholder)")
-        return value
+        return check_secret(
+            value, r"[A-Za-z0-9_-]{1,256}", "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (and not a placeholder)"
+        )
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> TelegramSettings:
@@ -80,12 +76,11 @@ class TelegramSettings(Area):
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         # The error message must never echo the token itself.
-        if value is not None and (
-            is_placeholder(value.get_secret_value())
-            or not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{20,}", value.get_secret_value())
-        ):
-            raise ValueError("is not a Telegram bot token (expected <digits>:<secret>, from @BotFather)")
-        return value
+        return check_secret(
+            value,
+            r"\d{3,}:[A-Za-z0-9_-]{20,}",
+            "is not a Telegram bot token (expected <digits>:<secret>, from @BotFather)",
+        )
 
     @field_validator("TELEGRAM_API_URL")
     @classmethod

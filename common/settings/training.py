@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import SecretStr, field_validator
 
-from common.settings.base import Area, is_placeholder
+from common.settings.base import Area, check_secret
 
 
 class TrainingSettings(Area):
@@ -18,9 +16,8 @@ class TrainingSettings(Area):
     @classmethod
     def _hub_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         # The error message must never echo the token itself.
-        if value is not None and (
-            is_placeholder(value.get_secret_value())
-            or not re.fullmatch(r"hf_[A-Za-z0-9]{20,}", value.get_secret_value())
-        ):
-            raise ValueError("is not a Hugging Face access token (hf_..., from huggingface.co/settings/tokens)")
-        return value
+        return check_secret(
+            value,
+            r"hf_[A-Za-z0-9]{20,}",
+            "is not a Hugging Face access token (hf_..., from huggingface.co/settings/tokens)",
+        )
