@@ -8,6 +8,7 @@ import threading
 
 from pydantic import SecretStr
 
+from bot.access import Access, AccessRules
 from bot.commands import Commands
 from bot.limits import LimitOptions, Limits
 from bot.queue_watch import QueueWatch
@@ -57,7 +58,7 @@ def main() -> int:
     watch = QueueWatch(connection, start_hint=args.platform == "console")
     commands = Commands(
         queue, LinkPolicy.from_settings(settings.video), subscriptions=subscriptions, limits=limits,
-        watch=watch,
+        watch=watch, access=Access(connection, AccessRules.from_settings(settings.access)),
     )
     if args.platform == "console":
         from bot.console import ConsoleBot

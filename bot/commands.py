@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rq.command import send_stop_job_command
 from rq.job import JobStatus
 
+from bot.access import Access, NotAllowed
 from bot.job_lookup import find_job
 from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
@@ -46,13 +47,18 @@ class Answer:
     # Its answer is expected within about a second: the adapter may hold the acknowledgement and send
     # the answer alone (bot.quick).
     quick: bool = False
+    # A refusal this chat had lately: say nothing where the platform allows (Discord must answer:
+    # only the sender sees it).
+    quiet: bool = False
 
 
 class Commands:
     def __init__(
         self, queue: JobQueue, links: LinkPolicy | None = None, resolve: Resolver = resolve_addresses,
         subscriptions: Subscriptions | None = None, limits: Limits | None = None, watch: QueueWatch | None = None,
+        access: Access | None = None,
     ) -> None:
+        self.access = access  # None: everyone may use everything
         self.queue = queue
         self.watch = watch or QueueWatch(queue.connection)  # says when no worker serves a job's queue
         self.limits = limits  # None: no rate limit or queue cap (the console)
@@ -62,6 +68,7 @@ class Commands:
 
     def handle(self, text: str, reply: ReplyTo) -> Answer:
         try:
+            self._check(reply)
             command = parse(text)
             if isinstance(command, Help):
                 return Answer(help_text())
@@ -70,11 +77,12 @@ class Commands:
             if isinstance(command, JobControl):
                 return Answer(self._job_control(command, reply))
             if isinstance(command, Speech):
+                self._check(reply, speech=True)
                 return self._speech(command, reply)
             if isinstance(command, Subscription):
                 return self._subscription(command, reply)
         except UserError as exc:
-            return Answer(str(exc))
+            return _refused(exc)
         raise AssertionError(f"unhandled command {command!r}")
 
     def _predict(self, command: Predict, reply: ReplyTo) -> Answer:
@@ -122,11 +130,12 @@ class Commands:
             )
             return self._enqueue_speech(request, admitted=admitted)
         except UserError as exc:
-            return Answer(str(exc))
+            return _refused(exc)
 
     def _enqueue_speech(self, request: TranscriptionRequest, *, admitted: bool = False) -> Answer:
         timeout = SPEECH_TIMEOUT_BASE_S + SPEECH_TIMEOUT_PER_AUDIO_S * self.links.max_seconds
         if not admitted:
+            self._check(request.reply, speech=True)
             self._admit(request.reply, TRANSCRIBE)
         # No automatic retry: a refusal would only repeat, and a download is not free.
         enqueued = self.queue.enqueue(
@@ -141,18 +150,23 @@ class Commands:
         # A note is news for the user at once, not after the quick answer's wait.
         return Answer(acknowledgement(enqueued.job_id, enqueued.position) + note, enqueued.job_id, quick and not note)
 
-    def admit(self, reply: ReplyTo, queue: str) -> str | None:
-        """Count a job the adapter is about to fetch an attachment for: the 'busy' reply, or None.
+    def admit(self, reply: ReplyTo, queue: str) -> Answer | None:
+        """Count a job the adapter is about to fetch an attachment for: a refusal or 'busy' answer, or None.
 
-        Checked before the download, so a user over the limit costs no transfer; an admitted job
-        is counted here (also when the download then fails), and its transcribe_upload gets
-        ``admitted=True`` so the count is not taken twice.
+        Checked before the download, so a stranger or a user over the limit costs no transfer; an
+        admitted job is counted here (also when the download then fails), and its transcribe_upload
+        gets ``admitted=True`` so the count is not taken twice.
         """
         try:
+            self._check(reply, speech=queue == TRANSCRIBE)
             self._admit(reply, queue)
-        except Busy as exc:
-            return str(exc)
+        except (Busy, NotAllowed) as exc:
+            return _refused(exc)
         return None
+
+    def _check(self, reply: ReplyTo, *, speech: bool = False) -> None:
+        if self.access is not None:
+            self.access.check(reply, speech=speech)
 
     def _admit(self, reply: ReplyTo, queue: str) -> None:
         """Raises Busy when this user sent too many jobs lately or the queue is full."""
@@ -202,6 +216,10 @@ class Commands:
             send_stop_job_command(self.queue.connection, job.id)
             return f"Stopping job {job.id}."
         return f"Job {job.id} is already {status.value if status else 'gone'}."
+
+
+def _refused(exc: UserError) -> Answer:
+    return Answer(str(exc), quiet=isinstance(exc, NotAllowed) and exc.quiet)
 
 
 def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -247,9 +247,9 @@ class DiscordBot:
             return
 
         async def upload(reply: ReplyTo) -> Answer:
-            busy = await asyncio.to_thread(self.commands.admit, reply, TRANSCRIBE)  # before reading, not after
-            if busy is not None:
-                return Answer(busy)
+            refused = await asyncio.to_thread(self.commands.admit, reply, TRANSCRIBE)  # before reading, not after
+            if refused is not None:
+                return refused
             try:
                 data = await file.read()
             except (discord.HTTPException, aiohttp.ClientError) as exc:
@@ -281,6 +281,9 @@ class DiscordBot:
                 deferred = await interaction.response.defer(thinking=True)
                 placeholder = self._ack(interaction, deferred.message_id if deferred else None)
                 await asyncio.to_thread(self.quick.hold, answer.job_id, reply, answer.text, placeholder)
+                return
+            if answer.quiet:  # an interaction must be answered: this refusal only its sender sees
+                await interaction.response.send_message(answer.text, ephemeral=True)
                 return
             message_id = (await interaction.response.send_message(answer.text)).message_id
         if answer.job_id and message_id is not None:

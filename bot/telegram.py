@@ -255,6 +255,8 @@ class TelegramBot:
             await self._answer(message, answer)
 
     async def _answer(self, message: Message, answer: Answer) -> None:
+        if answer.quiet:
+            return
         if answer.job_id and answer.quick and self.quick.window_s:  # the answer alone, if it comes in time
             await asyncio.to_thread(self.quick.hold, answer.job_id, _reply_to(message), answer.text)
             return

@@ -50,9 +50,9 @@ async def media_answer(
                       "the caption empty to transcribe it.")
     if media.file_size and media.file_size > limit:
         return Answer(_too_big(media.file_size, limit))
-    busy = await asyncio.to_thread(commands.admit, reply, TRANSCRIBE)
-    if busy is not None:
-        return Answer(busy)
+    refused = await asyncio.to_thread(commands.admit, reply, TRANSCRIBE)
+    if refused is not None:
+        return refused
     try:
         file = await bot.get_file(media, read_timeout=DOWNLOAD_TIMEOUT_S)
         if file.file_size and file.file_size > limit:

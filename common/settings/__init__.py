@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from common.errors import SettingsError
+from common.settings.access import AccessSettings
 from common.settings.base import AreaT
 from common.settings.discord import DiscordSettings
 from common.settings.limits import BotLimitSettings
@@ -26,6 +27,7 @@ __all__ = [
     "TITANIC_DEFAULT_URL",
     "TITANIC_SHA256",
     "YOUTUBE_HOSTS",
+    "AccessSettings",
     "BotLimitSettings",
     "DataSettings",
     "DiscordSettings",
@@ -54,6 +56,7 @@ class Settings:
         self.telegram = _build(TelegramSettings)
         self.discord = _build(DiscordSettings)
         self.limits = _build(BotLimitSettings)
+        self.access = _build(AccessSettings)
         self.video = _build(VideoSettings)
         self.monitor = _build(MonitorSettings)
         self.speech = _build(SpeechSettings)

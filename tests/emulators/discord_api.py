@@ -35,6 +35,7 @@ APP_ID = 900000000000000001
 GUILD_ID = 700000000000000001
 BOT_USER = {"id": str(APP_ID), "username": "mljobs", "discriminator": "0", "global_name": "ML jobs",
             "avatar": None, "bot": True, "flags": 0}
+EPHEMERAL = 1 << 6  # a message flag: only the interaction's user sees it
 USER = {"id": "800000000000000007", "username": "ada", "discriminator": "0", "global_name": "Ada", "avatar": None}
 UPLOAD_LIMIT = 10 * 2**20
 CONTENT_LIMIT = 2000
@@ -62,6 +63,7 @@ class SentMessage:
     reference: int | None = None  # the message it replies to
     files: list[tuple[str, bytes]] = field(default_factory=list)
     edits: list[str] = field(default_factory=list)
+    ephemeral: bool = False  # only the interaction's user sees it (flag 64)
 
 
 @dataclass
@@ -296,7 +298,8 @@ class DiscordEmulator:
                 self.loading.add(interaction_id)
             return json_body({
                 "interaction": {"id": parts[1], "type": 2, "response_message_id": str(message.id),
-                                "response_message_loading": body["type"] == 5, "response_message_ephemeral": False},
+                                "response_message_loading": body["type"] == 5,
+                                "response_message_ephemeral": message.ephemeral},
                 "resource": {"type": body["type"], "message": self._payload(message)},
             })
         if parts[:1] == ["webhooks"]:
@@ -346,7 +349,8 @@ class DiscordEmulator:
     def _record(self, body: dict[str, Any], files: list[tuple[str, bytes]], channel_id: int, via: str,
                 interaction_id: int | None = None, reference: Any = None) -> SentMessage:
         message = SentMessage(next(self._ids), channel_id, body.get("content") or "", via, interaction_id,
-                              int(reference) if reference else None, files, [body.get("content") or ""])
+                              int(reference) if reference else None, files, [body.get("content") or ""],
+                              bool(int(body.get("flags") or 0) & EPHEMERAL))
         with self.server.lock:
             self.messages.append(message)
         return message
