@@ -20,7 +20,7 @@ from bot.limits import Limits
 from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
 from bot.queue_watch import QueueWatch
 from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
-from common import artifacts
+from common import artifacts, durations
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
 from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
@@ -147,8 +147,17 @@ class Commands:
     def _acknowledged(self, enqueued: Enqueued, queue: str, *, quick: bool = False) -> Answer:
         """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
         note = self.watch.acknowledgement_note(queue) if enqueued.position > 0 else ""
+        text = acknowledgement(enqueued.job_id, enqueued.position, self._wait(queue, enqueued.position))
         # A note is news for the user at once, not after the quick answer's wait.
-        return Answer(acknowledgement(enqueued.job_id, enqueued.position) + note, enqueued.job_id, quick and not note)
+        return Answer(text + note, enqueued.job_id, quick and not note)
+
+    def _wait(self, queue: str, position: int) -> str:
+        """About how long until a job ``position`` in line is done; "" without workers or figures."""
+        if position <= 0:
+            return ""
+        typical = durations.typical_run_s(self.queue.connection, queue)
+        seconds = durations.wait_s(typical, position, self.watch.live_workers(queue))
+        return durations.about(seconds) if seconds is not None else ""
 
     def admit(self, reply: ReplyTo, queue: str) -> Answer | None:
         """Count a job the adapter is about to fetch an attachment for: a refusal or 'busy' answer, or None.
@@ -201,8 +210,9 @@ class Commands:
         status = job.get_status()
         if command.action == "status":
             if status == JobStatus.QUEUED:
-                position = job.get_position()
-                return f"Job {job.id} is {ordinal((position or 0) + 1)} in line."
+                position = (job.get_position() or 0) + 1
+                wait = self._wait(job.origin, position)
+                return f"Job {job.id} is {ordinal(position)} in line" + (f" ({wait})." if wait else ".")
             progress = job.meta.get("progress") if status == JobStatus.STARTED else None
             if progress:  # long jobs (speech) report their step in job.meta
                 return f"Job {job.id} is running: {progress.get('stage', 'working')} {progress.get('percent', 0)}%."

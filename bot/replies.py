@@ -42,10 +42,11 @@ def ordinal(position: int) -> str:
     return f"{position}{suffix}"
 
 
-def acknowledgement(job_id: str, position: int) -> str:
+def acknowledgement(job_id: str, position: int, wait: str = "") -> str:
+    """``wait``: "about 2 min", from measured run times (common/durations.py), or "" with no data yet."""
     if position <= 0:
         return f"Working on it (job {job_id})."
-    return f"Queued as job {job_id}: {ordinal(position)} in line."
+    return f"Queued as job {job_id}: {ordinal(position)} in line" + (f" ({wait})." if wait else ".")
 
 
 def prediction_text(result: dict[str, Any]) -> str:

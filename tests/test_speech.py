@@ -8,6 +8,7 @@ progress, cache, cancellation and every refusal.
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
@@ -16,13 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from bot.commands import Commands
 from bot.console import ConsoleBot
 from bot.text_split import split_text
-from common import artifacts
+from common import artifacts, durations
 from common.jobs import ReplyTo
 from common.outbox import OutboxReader
 from common.queues import TRANSCRIBE, JobQueue
@@ -30,6 +30,7 @@ from common.registry import LocalModelRegistry
 from common.settings import YOUTUBE_HOSTS
 from common.video_links import LinkPolicy
 from tests.helpers import wait_for
+from workers.heartbeat import HeartbeatWorker, Liveness
 from workers.speech import runtime
 from workers.speech.backends import Segment
 from workers.speech.backends.decoding import DecodeOptions
@@ -66,10 +67,16 @@ def install_runtime(
     return speech
 
 
+def serve_speech(connection: redis.Redis) -> None:
+    """The worker `python -m workers --queues transcribe` runs, in this process, until the queue is empty."""
+    worker = HeartbeatWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer, liveness=Liveness())
+    worker.work(burst=True)
+
+
 def console_session(
     connection: redis.Redis, lines: str, picture_dir: Path, max_seconds: int = 120, wait_s: float = 60
 ) -> str:
-    """Run the console bot on ``lines`` while a real SimpleWorker serves the transcribe queue; its output."""
+    """Run the console bot on ``lines`` while the real speech worker serves the transcribe queue; its output."""
     out = io.StringIO()
     commands = Commands(JobQueue(connection), LinkPolicy(frozenset(), frozenset({"127.0.0.1"}), max_seconds))
     bot = ConsoleBot(commands, connection, picture_dir, stdin=io.StringIO(lines), stdout=out, wait_s=wait_s)
@@ -77,7 +84,7 @@ def console_session(
     console = threading.Thread(target=lambda: codes.append(bot.run()))
     console.start()
     wait_for(lambda: JobQueue(connection).waiting(TRANSCRIBE) == lines.count("\n") or codes)
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
     console.join(timeout=wait_s)
     assert codes == [0], out.getvalue()
     return out.getvalue()
@@ -153,6 +160,7 @@ def test_transcribe_a_video_link_end_to_end(connection, media_server, tiny_model
     job = JobQueue(connection).fetch(job_id)
     assert job is not None and job.meta["progress"] == {"stage": "recognising", "percent": 100}
     assert job.return_value()["cached"] is False
+    assert job.return_value()["audio_s"] == pytest.approx(17.4, abs=0.3)
 
     again = console_session(connection, f"/transcribe {link}\n", tmp_path)
     assert "from cache" in again
@@ -163,6 +171,8 @@ def test_transcribe_a_video_link_end_to_end(connection, media_server, tiny_model
     assert {key: cached.return_value()[key] for key in ("cached", "fetch_s", "recognise_s")} == {
         "cached": True, "fetch_s": 0.0, "recognise_s": 0.0
     }
+    [(run_s, audio_s)] = [json.loads(run) for run in connection.lrange(durations.key(TRANSCRIBE), 0, -1)]
+    assert audio_s == pytest.approx(17.4, abs=0.3) and run_s > 0, "the waiting times learn from the real run only"
 
 
 @pytest.mark.parametrize(
@@ -236,7 +246,7 @@ def test_cancel_stops_a_running_transcription_between_chunks(connection, media_s
     canceller = threading.Thread(target=cancel_when_recognising)
     canceller.start()
     started = time.monotonic()
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
     canceller.join(timeout=10)
     assert answers[0].startswith(f"Job {job_id} is running: recognising ")
     assert answers[1:] == [f"Stopping job {job_id}."]
@@ -269,7 +279,7 @@ def test_chat_attachments_go_through_the_same_pipeline(connection, media_dir, ti
     assert answer.job_id and "in line" in answer.text
     attachment = commands.transcribe_upload("translate", reply, (media_dir / "swedish.wav").read_bytes(), "clip.wav")
     assert attachment.job_id
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
     messages = [message for _, message in OutboxReader(connection, "console-upload").read(block_ms=10, count=500)]
     names = sorted(m.filename for m in messages if m.kind == "document")
     assert names == [
@@ -299,7 +309,7 @@ def test_uploads_the_worker_refuses_get_a_clear_answer(connection, media_dir, ti
     ]
     for name, data, _ in uploads:
         assert commands.transcribe_upload("transcribe", reply, data, name).job_id
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
     messages = [message for _, message in OutboxReader(connection, "console-refused").read(block_ms=10, count=500)]
     finals = [message.text or "" for message in messages if message.final]
     assert len(finals) == 3

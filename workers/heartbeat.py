@@ -33,6 +33,8 @@ from rq.registry import clean_registries
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from common import durations
+from common.queues import TRANSCRIBE
 from workers.dequeue import AtomicQueue, recover_taken_jobs, taken_key
 
 logger = logging.getLogger(__name__)
@@ -125,6 +127,10 @@ class HeartbeatWorker(SimpleWorker):
             pipeline.execute()
         self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")
 
+    def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_success(job, queue, *args, **kwargs)
+        _record_duration(self.connection, job, queue)
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         if self.pause_key and self.connection.delete(self.pause_key):
             os.kill(os.getpid(), signal.SIGSTOP)
@@ -138,6 +144,22 @@ class HeartbeatWorker(SimpleWorker):
         finally:
             self._heartbeat.watch(None)
         self.set_state(WorkerStatus.IDLE)
+
+
+def _record_duration(connection: redis.Redis, job: Job, queue: Queue) -> None:
+    """The run's time for the bots' waiting times; a speech job's with its audio length, unless cached."""
+    if job.started_at is None or job.ended_at is None:
+        return
+    audio_s = None
+    if queue.name == TRANSCRIBE:
+        result = job.return_value()
+        if not isinstance(result, dict) or result.get("cached") or not result.get("audio_s"):
+            return  # answered from the cache (or cancelled): says nothing of the next job's time
+        audio_s = float(result["audio_s"])
+    try:
+        durations.record(connection, queue.name, (job.ended_at - job.started_at).total_seconds(), audio_s)
+    except redis.RedisError as exc:  # a figure for estimates: never worth failing a finished job
+        logger.warning("could not record the run time of job %s: %s", job.id, exc)
 
 
 class _Heartbeat(threading.Thread):

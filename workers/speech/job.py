@@ -21,7 +21,7 @@ from rq import get_current_job
 from common import outbox
 from common.errors import VideoRejected
 from common.jobs import OutboxMessage, TranscriptionRequest
-from workers.speech import cache, coverage, language, runtime
+from workers.speech import audio, cache, coverage, language, runtime
 from workers.speech.backends import Recogniser, Segment
 from workers.speech.cache import Transcript
 from workers.speech.chunks import Chunk, speech_chunks
@@ -77,12 +77,14 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
     transcript = cache.load(connection, key()) if heard or not auto else None
     cached = transcript is not None
     timings = {"fetch_s": 0.0, "detect_s": 0.0, "language_s": 0.0, "recognise_s": 0.0}
+    audio_s = None  # of the audio fetched, for the bots' waiting times (common/durations.py)
     if transcript is None:
         progress.check_cancel()
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="speech-") as directory:
             samples = load_audio(connection, request, speech, Path(directory), progress)
         timings["fetch_s"] = time.perf_counter() - started
+        audio_s = round(len(samples) / audio.SAMPLE_RATE, 1)
         started = time.perf_counter()
         chunks = speech_chunks(samples, max_chunk_s=speech.max_chunk_s)
         timings["detect_s"] = time.perf_counter() - started
@@ -116,6 +118,7 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         "coverage": round(transcript.coverage.share, 3),
         "missed": [list(span) for span in transcript.coverage.missed],
         "cached": cached,
+        "audio_s": audio_s,
         "model": model_tag,
         "language": request.language,
         "language_probability": heard.probability if heard else None,
