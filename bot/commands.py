@@ -17,10 +17,21 @@ from rq.job import JobStatus
 from bot.access import Access, NotAllowed
 from bot.job_lookup import find_job
 from bot.limits import Limits
-from bot.parsing import Help, JobControl, Predict, Speech, Subscription, parse, spoken_language
+from bot.parsing import (
+    SETTINGS_HELP,
+    ChatConfig,
+    Help,
+    JobControl,
+    Predict,
+    Speech,
+    Subscription,
+    parse,
+    spoken_language,
+)
 from bot.queue_watch import QueueWatch
 from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
 from common import artifacts, durations
+from common.chat_settings import ChatSettingsStore
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
 from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
@@ -59,6 +70,7 @@ class Commands:
         access: Access | None = None,
     ) -> None:
         self.access = access  # None: everyone may use everything
+        self.chat_settings = ChatSettingsStore(queue.connection)
         self.queue = queue
         self.watch = watch or QueueWatch(queue.connection)  # says when no worker serves a job's queue
         self.limits = limits  # None: no rate limit or queue cap (the console)
@@ -66,7 +78,8 @@ class Commands:
         self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
         self.resolve = resolve
 
-    def handle(self, text: str, reply: ReplyTo) -> Answer:
+    def handle(self, text: str, reply: ReplyTo, *, chat_admin: bool = True) -> Answer:
+        """``chat_admin``: the sender may change this chat's settings (the adapter asks the platform)."""
         try:
             self._check(reply)
             command = parse(text)
@@ -81,6 +94,8 @@ class Commands:
                 return self._speech(command, reply)
             if isinstance(command, Subscription):
                 return self._subscription(command, reply)
+            if isinstance(command, ChatConfig):
+                return Answer(self._settings(command, reply, chat_admin=chat_admin))
         except UserError as exc:
             return _refused(exc)
         raise AssertionError(f"unhandled command {command!r}")
@@ -100,14 +115,15 @@ class Commands:
                 f"/{command.task} https://www.youtube.com/watch?v=dQw4w9WgXcQ"
             )
         link = validate_link(links[0], self.links, self.resolve)
+        chat = self.chat_settings.get(reply)
         request = TranscriptionRequest(
             task=command.task, reply=reply, source_id=link.source_id, url=link.url,
-            language=command.language,
+            language=command.language or chat.language, files=chat.files,
         )
         return self._enqueue_speech(request)
 
     def transcribe_upload(
-        self, task: str, reply: ReplyTo, data: bytes, filename: str, language: str = "sv", *,
+        self, task: str | None, reply: ReplyTo, data: bytes, filename: str, language: str | None = None, *,
         admitted: bool = False,
     ) -> Answer:
         """A chat attachment (voice note, audio or video file) through the speech pipeline.
@@ -116,6 +132,8 @@ class Commands:
         worker reads them back from a short-lived artifact. ``admitted``: the adapter already let
         :meth:`admit` count this job before downloading, so it is not counted again.
         """
+        chat = self.chat_settings.get(reply)  # what a caption (or Discord option) left open
+        task, language = task or chat.task, language or chat.language
         try:
             if task not in {"transcribe", "translate"}:
                 raise BadCommand("Attachments can be transcribed or translated: add /transcribe or /translate.")
@@ -126,7 +144,7 @@ class Commands:
             key = artifacts.store(self.queue.connection, data, ttl_s=SPEECH_TIMEOUT_BASE_S * 12)
             request = TranscriptionRequest(
                 task=task, reply=reply, source_id="upload:" + hashlib.sha256(data).hexdigest()[:32],
-                artifact=key, filename=filename[:100], language=spoken_language(language),
+                artifact=key, filename=filename[:100], language=spoken_language(language), files=chat.files,
             )
             return self._enqueue_speech(request, admitted=admitted)
         except UserError as exc:
@@ -202,6 +220,17 @@ class Commands:
         removed = self.subscriptions.unsubscribe(chat, models)
         return Answer(unsubscribed(models, removed, self.subscriptions.models_of(chat),
                                    fixed=self.subscriptions.is_fixed(chat)))
+
+    def _settings(self, command: ChatConfig, reply: ReplyTo, *, chat_admin: bool) -> str:
+        private = reply.user is not None and reply.user == reply.chat
+        if not command.changes:
+            shown = self.chat_settings.get(reply).shown(private=private)
+            return f"Settings here: {shown}. Change them with {SETTINGS_HELP}"
+        if not chat_admin:
+            return "In a group only its admins change the settings; ask one of them."
+        changed = self.chat_settings.change(reply, **command.changes)
+        logger.info("%s chat settings changed: %s", reply.outbox, ", ".join(command.changes))
+        return f"Settings here are now: {changed.shown(private=private)}."
 
     def _job_control(self, command: JobControl, reply: ReplyTo) -> str:
         job = find_job(self.queue, command.job_id, reply)  # the full id or its first 6+ characters

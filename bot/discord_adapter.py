@@ -222,7 +222,11 @@ class DiscordBot:
         return 1 if failed else 0
 
     async def ask(self, interaction: discord.Interaction, text: str) -> None:
-        await self._answer(interaction, lambda reply: asyncio.to_thread(self.commands.handle, text, reply))
+        # /settings changes: a server's members with Manage Server; anyone in a direct message.
+        admin = interaction.guild_id is None or interaction.permissions.manage_guild
+        await self._answer(
+            interaction, lambda reply: asyncio.to_thread(self.commands.handle, text, reply, chat_admin=admin)
+        )
 
     async def speech(
         self, interaction: discord.Interaction, task: str, link: str | None, file: discord.Attachment | None,

@@ -55,6 +55,23 @@ def register(tree: app_commands.CommandTree, ask: Ask, speak: Speak, upload_limi
     tree.add_command(_with_argument("status", "Where your job is", "job", "the job id I gave when I queued it", ask))
     tree.add_command(_with_argument("cancel", "Stop your job", "job", "the job id I gave when I queued it", ask))
 
+    @tree.command(name="settings", description="This channel's language, files and voice notes (admins change them)")
+    @app_commands.describe(
+        lang="the spoken language's code (sv, en, fi, ...) or auto",
+        task="what a file sent without a command gets",
+        voice="whether voice messages and audio files are transcribed unasked",
+        files="the files that come with a transcript: any of txt,srt,vtt,json",
+    )
+    async def settings(
+        interaction: discord.Interaction,
+        lang: str | None = None,
+        task: Literal["transcribe", "translate"] | None = None,
+        voice: Literal["auto", "off"] | None = None,
+        files: str | None = None,
+    ) -> None:
+        chosen = {"lang": lang, "task": task, "voice": voice, "files": files}
+        await ask(interaction, " ".join(["/settings", *(f"{key}={value}" for key, value in chosen.items() if value)]))
+
     @tree.command(name="help", description="What I can do")
     async def help_(interaction: discord.Interaction) -> None:
         await ask(interaction, "/help")

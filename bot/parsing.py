@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from common.chat_settings import FILE_KINDS, TASKS, VOICE
 from common.errors import BadCommand
 from common.jobs import FeatureValue
 from models import MODELS
@@ -18,13 +19,13 @@ from models.values import shown
 MAX_MESSAGE_CHARS = 1000
 LANGUAGE = re.compile(r"[a-z]{2,3}")  # Whisper's codes; the worker checks it knows the one given
 LANGUAGE_KEYS = {"lang", "language"}
-DEFAULT_LANGUAGE = "sv"
 COMMAND = re.compile(r"/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?")
 SPEECH = {"translate", "transcribe"}
 JOB_CONTROL = {"status", "cancel"}
 SUBSCRIPTIONS = {"subscribe", "unsubscribe", "monitor"}
 HELP = {"help", "start"}
-COMMANDS = SPEECH | JOB_CONTROL | SUBSCRIPTIONS | HELP  # and one per model in MODELS
+SETTINGS = "settings"
+COMMANDS = SPEECH | JOB_CONTROL | SUBSCRIPTIONS | HELP | {SETTINGS}  # and one per model in MODELS
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Predict:
 class Speech:
     task: str  # "translate" or "transcribe"
     arguments: list[str] = field(default_factory=list)  # the words other than lang=
-    language: str = DEFAULT_LANGUAGE
+    language: str | None = None  # None: the chat's (/settings), else sv
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,14 @@ class Subscription:
     arguments: list[str] = field(default_factory=list)
 
 
-Command = Help | Predict | Speech | JobControl | Subscription
+@dataclass(frozen=True)
+class ChatConfig:
+    """/settings: no changes shows the chat's settings."""
+
+    changes: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # ChatSettings field -> value
+
+
+Command = Help | Predict | Speech | JobControl | Subscription | ChatConfig
 
 
 def parse(text: str) -> Command:
@@ -84,12 +92,14 @@ def parse(text: str) -> Command:
         return Speech(name, *speech_arguments(arguments))
     if name in JOB_CONTROL:
         return JobControl(name, _job_id(name, arguments))
+    if name == SETTINGS:
+        return ChatConfig(settings_changes(arguments))
     return Subscription(name, arguments)
 
 
-def speech_arguments(arguments: list[str]) -> tuple[list[str], str]:
-    """A speech command's (or caption's) words as (the words without `lang=xx`, the language, default sv)."""
-    language = DEFAULT_LANGUAGE
+def speech_arguments(arguments: list[str]) -> tuple[list[str], str | None]:
+    """A speech command's (or caption's) words as (the words without `lang=xx`, the language or None)."""
+    language = None
     rest = []
     for argument in arguments:
         key, separator, value = argument.partition("=")
@@ -105,6 +115,33 @@ def spoken_language(value: str) -> str:
     if value.lower() != "auto" and not LANGUAGE.fullmatch(value.lower()):
         raise BadCommand(f"lang= takes a language code such as sv, en or fi (or auto), not '{value[:20]}'.")
     return value.lower()
+
+
+SETTINGS_HELP = (
+    "/settings lang=<code or auto> task=transcribe|translate voice=auto|off files=txt,srt,vtt,json "
+    "(any of them), e.g. /settings lang=fi"
+)
+
+
+def settings_changes(arguments: list[str]) -> dict[str, str | tuple[str, ...]]:
+    """`lang=fi voice=auto files=txt,json` as ChatSettings changes; BadCommand names what is wrong."""
+    changes: dict[str, str | tuple[str, ...]] = {}
+    for argument in arguments:
+        key, separator, value = argument.partition("=")
+        key, value = key.lower(), value.lower()
+        if not separator:
+            raise BadCommand(f"Settings are key=value: {SETTINGS_HELP}")
+        if key in LANGUAGE_KEYS:
+            changes["language"] = spoken_language(value)
+        elif key == "task" and value in TASKS:
+            changes["task"] = value
+        elif key == "voice" and value in VOICE:
+            changes["voice"] = value
+        elif key == "files" and set(kinds := tuple(k for k in value.split(",") if k)) <= set(FILE_KINDS):
+            changes["files"] = tuple(kind for kind in FILE_KINDS if kind in kinds)
+        else:
+            raise BadCommand(f"I can't set {shown(argument)}. {SETTINGS_HELP}")
+    return changes
 
 
 def _job_id(action: str, arguments: list[str]) -> str:

@@ -30,6 +30,9 @@ def help_text() -> str:
     Where your job is; stop it.
 /subscribe <{names}|all>   /unsubscribe   /monitor <{names}>
     A daily picture of how the models do; the current one now.
+/settings [lang=xx] [task=transcribe|translate] [voice=auto|off] [files=txt,srt,vtt,json]
+    This chat's spoken language, what a file without a caption gets, whether voice notes are
+    transcribed unasked, and which files come with a transcript (in a group: its admins).
 /help
     This text."""
 

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis
-from telegram import BotCommand, InputFile, Message, ReplyParameters, Update
-from telegram.constants import ChatAction
+from telegram import Bot, BotCommand, InputFile, Message, ReplyParameters, Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -70,6 +70,7 @@ def command_list() -> list[BotCommand]:
         BotCommand("monitor", f"The monitoring picture now: /monitor {names}"),
         BotCommand("status", "Where your job is: /status <job>"),
         BotCommand("cancel", "Stop your job: /cancel <job>"),
+        BotCommand("settings", "This chat's language, files and voice notes: /settings lang=fi"),
         BotCommand("help", "What I can do"),
     ]
 
@@ -243,8 +244,23 @@ class TelegramBot:
         message = update.effective_message
         if message is None or not message.text:
             return
-        answer = await asyncio.to_thread(self.commands.handle, message.text, _reply_to(message))
+        admin = await self._may_change_settings(message, context.bot)
+        answer = await asyncio.to_thread(self.commands.handle, message.text, _reply_to(message), chat_admin=admin)
         await self._answer(message, answer)
+
+    async def _may_change_settings(self, message: Message, bot: Bot) -> bool:
+        """In a group, only its admins change /settings; asked of Telegram only for a change."""
+        words = (message.text or "").split()
+        if message.chat.type == ChatType.PRIVATE or len(words) < 2 or not words[0].lower().startswith("/settings"):
+            return True
+        if message.from_user is None:  # a channel post, or an anonymous admin's: no member to ask about
+            return False
+        try:
+            member = await bot.get_chat_member(message.chat_id, message.from_user.id)
+        except TelegramError as exc:
+            logger.warning("could not ask Telegram who administers chat %s: %s", message.chat_id, exc.message)
+            return False
+        return member.status in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
     async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

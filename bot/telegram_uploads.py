@@ -16,7 +16,7 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import filters
 
 from bot.commands import Answer, Commands
-from bot.parsing import COMMAND, DEFAULT_LANGUAGE, speech_arguments
+from bot.parsing import COMMAND, speech_arguments
 from common.errors import BadCommand
 from common.jobs import ReplyTo
 from common.queues import TRANSCRIBE
@@ -45,7 +45,7 @@ async def media_answer(
         task, language = caption_request(message.caption or "")
     except BadCommand as exc:  # a bad lang=: refused before the download
         return Answer(str(exc))
-    if task not in {"transcribe", "translate"}:
+    if task not in {None, "transcribe", "translate"}:
         return Answer(f"/{task} takes no file: caption it /transcribe or /translate, or leave "
                       "the caption empty to transcribe it.")
     if media.file_size and media.file_size > limit:
@@ -68,15 +68,15 @@ async def media_answer(
     )
 
 
-def caption_request(caption: str) -> tuple[str, str]:
-    """`/translate lang=fi` as ("translate", "fi"); no command means /transcribe of Swedish.
+def caption_request(caption: str) -> tuple[str | None, str | None]:
+    """`/translate lang=fi` as ("translate", "fi"); None for what the caption leaves to the chat's settings.
 
     Raises BadCommand for a language code that is no code.
     """
     words = caption.split()
     match = COMMAND.fullmatch(words[0]) if words else None
     if match is None:
-        return "transcribe", DEFAULT_LANGUAGE
+        return None, None
     _, language = speech_arguments(words[1:])
     return match.group(1).lower(), language
 

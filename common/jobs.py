@@ -94,6 +94,7 @@ class TranscriptionRequest(_Plain):
     artifact: str | None = None
     filename: str | None = None  # shown to the user and used for the result files' names
     language: str = "sv"  # the spoken language (Whisper's code)
+    files: tuple[str, ...] = ("txt", "srt", "vtt")  # the transcript's files (common.chat_settings.FILE_KINDS)
 
 
 def cancel_key(job_id: str) -> str:

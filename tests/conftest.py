@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from common.embedded_redis import free_port, start_server
@@ -25,6 +24,7 @@ from common.settings import TITANIC_SHA256
 from models.cache import ModelCache
 from tests.helpers import stop_process
 from workers import context
+from workers.heartbeat import HeartbeatWorker, Liveness
 
 # The emulators and bot processes, as fixtures every test module can take.
 pytest_plugins = ["tests.chat_fixtures"]
@@ -95,11 +95,17 @@ def process_env(redis_url: str, model_dir: Path, tmp_path: Path, titanic_csv: Pa
 
 @pytest.fixture
 def burst_worker(connection: redis.Redis, model_dir: Path):
-    """Run a real RQ SimpleWorker in this process until the queues are empty."""
+    """Run the project's worker (RQ's SimpleWorker with a heartbeat) in this process until the queues are empty.
+
+    Not RQ's plain SimpleWorker: its stop waits up to 60 s for its pubsub thread now and then
+    (workers/heartbeat.py: unsubscribe).
+    """
     context.install(context.WorkerContext(models=ModelCache(LocalModelRegistry(model_dir))))
 
     def work(queues: tuple[str, ...] = ALL_QUEUES) -> None:
-        SimpleWorker(list(queues), connection=connection, serializer=JSONSerializer).work(burst=True)
+        HeartbeatWorker(list(queues), connection=connection, serializer=JSONSerializer, liveness=Liveness()).work(
+            burst=True
+        )
 
     return work
 

@@ -34,7 +34,7 @@ def test_slash_iris_is_answered_in_time_then_the_picture_follows(discord_api, st
     start_discord_bot(QUICK_ANSWER_S="0")  # the acknowledgement and its edits (one message: tests/test_quick.py)
     names = [c["name"] for c in discord_api.commands]
     assert names == ["iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor",
-                     "status", "cancel", "help"]
+                     "status", "cancel", "settings", "help"]
     iris = discord_api.commands[0]
     assert [o["name"] for o in iris["options"]] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     assert all(o["type"] == 10 and o["description"] for o in iris["options"])
@@ -182,9 +182,9 @@ def test_a_429_past_the_librarys_tries_is_waited_out_not_dropped(discord_api, st
 class SlowCommands(Commands):
     """Commands that take longer than Discord's 3 s window to answer, like a busy Redis or a slow DNS lookup."""
 
-    def handle(self, text: str, reply: ReplyTo) -> Answer:
+    def handle(self, text: str, reply: ReplyTo, *, chat_admin: bool = True) -> Answer:
         time.sleep(3.5)
-        return super().handle(text, reply)
+        return super().handle(text, reply, chat_admin=chat_admin)
 
 
 def test_a_slow_answer_with_the_default_settings_meets_the_3_s_deadline(discord_api, connection, tmp_path):

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 
 from common import artifacts
 from common.queues import TRANSCRIBE, JobQueue
@@ -16,6 +14,7 @@ from common.registry import LocalModelRegistry
 from common.video_links import LinkPolicy
 from tests.emulators.discord_api import DiscordEmulator, Upload
 from tests.helpers import wait_for
+from tests.test_speech import serve_speech
 from workers.speech import runtime
 from workers.speech.models import AsrModels
 
@@ -30,7 +29,7 @@ def speech_worker(connection: redis.Redis, model: Path, registry: Path) -> None:
         models=AsrModels(LocalModelRegistry(registry), str(model), "ctranslate2", "cpu", cpu_threads=1),
         links=LinkPolicy(frozenset()), max_chunk_s=10,
     ))
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
 
 
 def answer_to(discord_api: DiscordEmulator, interaction: int) -> str:

@@ -142,7 +142,7 @@ def test_lang_is_taken_out_of_speech_commands_and_captions_by_one_parser():
     from bot.telegram_uploads import caption_request
 
     assert parse("/translate lang=FI https://youtu.be/x") == Speech("translate", ["https://youtu.be/x"], "fi")
-    assert parse("/transcribe https://youtu.be/x") == Speech("transcribe", ["https://youtu.be/x"], "sv")
+    assert parse("/transcribe https://youtu.be/x") == Speech("transcribe", ["https://youtu.be/x"], None), "the chat's"
     assert caption_request("/translate language=en") == ("translate", "en")
     for bad in ("/transcribe https://youtu.be/x lang=12", "/translate lang=svenska"):
         with pytest.raises(BadCommand, match="lang= takes a language code"):
@@ -183,7 +183,7 @@ def test_lang_auto_and_the_edges_of_a_language_setting():
     link = "https://youtu.be/x"
     assert parse(f"/transcribe {link} lang=auto").language == "auto"
     assert parse(f"/transcribe {link} lang=AUTO").language == "auto"
-    assert parse(f"/translate {link} language") == Speech("translate", [link, "language"], "sv"), "no '=': a word"
+    assert parse(f"/translate {link} language") == Speech("translate", [link, "language"], None), "no '=': a word"
     with pytest.raises(BadCommand) as raised:
         parse(f"/transcribe {link} lang=sv=fi")
     assert str(raised.value) == "lang= takes a language code such as sv, en or fi (or auto), not 'sv=fi'."

@@ -36,7 +36,8 @@ def test_titanic_gets_ack_edit_and_photo_with_verdict_replying_to_the_user(
     """/titanic: an ack with the queue place, edited to the verdict, then a photo captioned with it."""
     start_telegram_bot(QUICK_ANSWER_S="0")  # the acknowledgement and its edits (one message: tests/test_quick.py)
     assert [c["command"] for c in telegram_api.commands] == [
-        "iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor", "status", "cancel", "help"]
+        "iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor", "status", "cancel",
+        "settings", "help"]
     asked = telegram_api.user_says(TITANIC, chat_id=CHAT)
     photo = wait_for(photos(telegram_api), timeout=40)[0]
     ack = telegram_api.chat(CHAT)[0]

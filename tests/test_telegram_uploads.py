@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 
 from bot.telegram_uploads import LOCAL_DOWNLOAD_LIMIT, _too_big
 from common import artifacts
@@ -18,6 +16,7 @@ from common.registry import LocalModelRegistry
 from common.video_links import LinkPolicy
 from tests.emulators.telegram_api import SentMessage
 from tests.helpers import wait_for
+from tests.test_speech import serve_speech
 from workers.speech import runtime
 from workers.speech.models import AsrModels
 
@@ -42,7 +41,7 @@ def speech_worker(connection: redis.Redis, model: Path, registry: Path) -> None:
         models=AsrModels(LocalModelRegistry(registry), str(model), "ctranslate2", "cpu", cpu_threads=1),
         links=LinkPolicy(frozenset()), max_chunk_s=10,
     ))
-    SimpleWorker([TRANSCRIBE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    serve_speech(connection)
 
 
 @pytest.mark.slow

@@ -35,6 +35,8 @@ APP_ID = 900000000000000001
 GUILD_ID = 700000000000000001
 BOT_USER = {"id": str(APP_ID), "username": "mljobs", "discriminator": "0", "global_name": "ML jobs",
             "avatar": None, "bot": True, "flags": 0}
+MEMBER_PERMISSIONS = 2248473465835073  # a plain member's: no Manage Server
+MANAGE_GUILD = 1 << 5
 EPHEMERAL = 1 << 6  # a message flag: only the interaction's user sees it
 USER = {"id": "800000000000000007", "username": "ada", "discriminator": "0", "global_name": "Ada", "avatar": None}
 UPLOAD_LIMIT = 10 * 2**20
@@ -128,14 +130,17 @@ class DiscordEmulator:
 
     # What a test does.
 
-    def slash(self, name: str, channel_id: int = 500, guild_id: int = GUILD_ID, **options: Any) -> int:
-        """A user runs a slash command in a guild channel; returns the interaction id."""
+    def slash(
+        self, name: str, channel_id: int = 500, guild_id: int = GUILD_ID, permissions: int = MEMBER_PERMISSIONS,
+        **options: Any,
+    ) -> int:
+        """A user (with ``permissions`` in the guild) runs a slash command in a guild channel; returns its id."""
         command = next(c for c in self.commands if c["name"] == name)
         interaction_id = next(self._ids)
         resolved: dict[str, Any] = {}
         values = [self._option(name, value, interaction_id, channel_id, resolved) for name, value in options.items()]
         member = {"user": USER, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
-                  "permissions": "2248473465835073"}
+                  "permissions": str(permissions)}
         payload = {
             "id": str(interaction_id), "application_id": str(APP_ID), "type": 2, "version": 1,
             "token": f"interaction-token-{interaction_id}", "locale": "en-US", "guild_locale": "en-US",

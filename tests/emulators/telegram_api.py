@@ -95,6 +95,7 @@ class TelegramEmulator:
         self._holds: dict[str, threading.Event] = {}
         self._hold_after: dict[str, int] = {}
         self.held: dict[str, threading.Event] = {}  # set when a held call has arrived
+        self.admins: dict[int, set[int]] = {}  # group chat id -> its admins' user ids (getChatMember)
         app = web.Application(client_max_size=60 * 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
@@ -284,6 +285,13 @@ class TelegramEmulator:
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat, user = int(params["chat_id"]), int(params["user_id"])
+        member = {"id": user, "is_bot": False, "first_name": "Ada"}
+        if user in self.admins.get(chat, set()):
+            return {"status": "creator", "user": member, "is_anonymous": False}
+        return {"status": "member", "user": member}
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None

@@ -1,8 +1,9 @@
-"""The finished transcript to the user: one text message (the bot splits it), then .txt, .srt and .vtt files."""
+"""The finished transcript to the user: one text message (the bot splits it), then the files its chat chose."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import redis
 
@@ -23,7 +24,9 @@ def post_results(
     note: str,
     missed: str | None = None,
 ) -> list[str]:
-    """Post the text and the three files; the last message is final. Returns the artifact keys.
+    """Post the text and the request's files (.txt, .srt, .vtt, .json); the last message is final.
+
+    Returns the artifact keys.
 
     ``missed`` (what could not be made out) comes right under the heading, before a long text is split.
     """
@@ -36,14 +39,19 @@ def post_results(
         kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES,
         part="transcript",
     )
-    outbox.post(connection, transcript)
     base = _file_base(request)
     cues = subtitles.build_cues(segments)  # once: both subtitle files show the same cues
-    files = [
-        (f"{base}.txt", subtitles.to_text(segments), "The text as a file."),
-        (f"{base}.srt", subtitles.srt_from_cues(cues), "Subtitles (.srt) with the times."),
-        (f"{base}.vtt", subtitles.vtt_from_cues(cues), "Subtitles (.vtt) for web players."),
-    ]
+    documents = {
+        "txt": (lambda: subtitles.to_text(segments), "The text as a file."),
+        "srt": (lambda: subtitles.srt_from_cues(cues), "Subtitles (.srt) with the times."),
+        "vtt": (lambda: subtitles.vtt_from_cues(cues), "Subtitles (.vtt) for web players."),
+        "json": (lambda: subtitles.to_json(segments, request.language, request.task),
+                 "Segments and words with their times and probabilities (.json)."),
+    }  # fmt: skip
+    files = [(f"{base}.{kind}", documents[kind][0](), documents[kind][1]) for kind in documents
+             if kind in request.files]  # fmt: skip
+    transcript = replace(transcript, final=not files)  # the chat asked for no files: the text ends the job
+    outbox.post(connection, transcript)
     keys = []
     for index, (filename, content, caption) in enumerate(files):
         key = artifacts.store(connection, content.encode(), ttl_s=ARTIFACT_TTL_S)

@@ -1,4 +1,4 @@
-"""Segments as plain text, SubRip (.srt) and WebVTT (.vtt).
+"""Segments as plain text, SubRip (.srt), WebVTT (.vtt) and JSON.
 
 Both subtitle formats write the same cues (:func:`build_cues`: broadcast rules, cut with word times);
 the rules themselves are in :mod:`workers.speech.cue_rules`, re-exported here with the builder so that
@@ -6,6 +6,8 @@ callers need one import.
 """
 
 from __future__ import annotations
+
+import json
 
 from workers.speech.backends import Segment
 from workers.speech.cue_rules import Cue, cue_violations, share_within_rules
@@ -18,6 +20,7 @@ __all__ = [
     "share_within_rules",
     "srt_from_cues",
     "srt_time",
+    "to_json",
     "to_srt",
     "to_text",
     "to_vtt",
@@ -28,6 +31,31 @@ __all__ = [
 
 def to_text(segments: list[Segment]) -> str:
     return "\n".join(segment.text for segment in segments if segment.text) + "\n"
+
+
+def to_json(segments: list[Segment], language: str, task: str) -> str:
+    """Whisper's own output form (as openai-whisper, whisper-asr-webservice and WhisperX write it):
+    the text, then segments with their words' start, end and probability, in seconds."""
+    document = {
+        "text": " ".join(segment.text.strip() for segment in segments if segment.text.strip()),
+        "language": language,
+        "task": task,
+        "segments": [
+            {
+                "id": number,
+                "start": round(segment.start, 3),
+                "end": round(segment.end, 3),
+                "text": segment.text,
+                "words": [
+                    {"word": word.text, "start": round(word.start, 3), "end": round(word.end, 3),
+                     "probability": round(word.probability, 4)}
+                    for word in segment.words
+                ],
+            }
+            for number, segment in enumerate(segments)
+        ],
+    }  # fmt: skip
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
 def to_srt(segments: list[Segment]) -> str:
