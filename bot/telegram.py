@@ -199,7 +199,7 @@ class TelegramBot:
             MessageHandler(filters.TEXT & (filters.COMMAND | filters.ChatType.PRIVATE), self._on_message)
         )
         self.application.add_handler(
-            MessageHandler(MEDIA & (filters.ChatType.PRIVATE | SPEECH_CAPTION), self._on_media)
+            MessageHandler(MEDIA, self._on_media)  # without a caption: as the chat's voice setting says
         )
         self.application.add_error_handler(self._on_error)
 
@@ -266,6 +266,11 @@ class TelegramBot:
         message = update.effective_message
         if message is None:
             return
+        captioned = SPEECH_CAPTION.check_update(update)
+        private = message.chat.type == ChatType.PRIVATE
+        settings = await asyncio.to_thread(self.commands.chat_settings.get, _reply_to(message))
+        if not captioned and not settings.transcribes_voice(private=private):
+            return  # /settings voice=off, or a group that did not turn it on: the file is not for the bot
         answer = await media_answer(message, context.bot, self.commands, _reply_to(message), self.download_limit)
         if answer is not None:
             await self._answer(message, answer)

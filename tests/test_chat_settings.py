@@ -131,3 +131,30 @@ def test_discord_members_with_manage_server_change_the_settings(discord_api, sta
     chosen = "lang=en task=translate voice=off files=txt,srt,vtt"
     assert discord_api.channel()[1].content == f"Settings here are now: {chosen}."
     assert ChatSettingsStore(connection).get(ReplyTo("discord", "500")).language == "en"
+
+
+@pytest.mark.slow
+def test_telegram_voice_notes_without_a_caption_follow_the_voice_setting(telegram_api, start_telegram_bot, connection):
+    group, admin = -1003, 7
+    telegram_api.admins[group] = {admin}
+    start_telegram_bot()
+    note = b"OggS" + bytes(200)
+
+    def queued() -> int:
+        return JobQueue(connection).waiting(TRANSCRIBE)
+
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", chat_id=group, user_id=admin)
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", caption="/translate", chat_id=group, user_id=admin)
+    wait_for(lambda: queued() == 1)
+    telegram_api.user_says("/settings voice=auto", chat_id=group, user_id=admin)
+    wait_for(lambda: len(telegram_api.chat(group)) == 2)
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", chat_id=group, user_id=admin)
+    wait_for(lambda: queued() == 2)
+    telegram_api.user_says("/settings voice=off", chat_id=admin, user_id=admin)
+    wait_for(lambda: telegram_api.chat(admin))
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", chat_id=admin, user_id=admin)
+    telegram_api.user_says("/help", chat_id=admin, user_id=admin)  # answered after the note was looked at
+    wait_for(lambda: len(telegram_api.chat(admin)) == 2)
+    assert queued() == 2, "the private chat turned voice notes off; the first group note came before voice=auto"
+    tasks = [job.args[0]["task"] for job in JobQueue(connection).queue(TRANSCRIBE).jobs]
+    assert tasks == ["translate", "transcribe"]
