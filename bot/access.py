@@ -61,6 +61,11 @@ class Access:
         self.connection = connection
         self.rules = rules
 
+    def is_admin(self, reply: ReplyTo) -> bool:
+        """One of ADMIN_USERS; the console's operator too."""
+        prefix = PREFIXES.get(reply.outbox)
+        return prefix is None or f"{prefix}:{reply.user}" in self.rules.admins
+
     def check(self, reply: ReplyTo, *, speech: bool = False) -> None:
         """Raises NotAllowed when the sender may not do this here."""
         prefix = PREFIXES.get(reply.outbox)

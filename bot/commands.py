@@ -24,13 +24,15 @@ from bot.parsing import (
     JobControl,
     Predict,
     Speech,
+    Stats,
     Subscription,
     parse,
     spoken_language,
 )
 from bot.queue_watch import QueueWatch
 from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
-from common import artifacts, durations
+from bot.stats import stats_text
+from common import artifacts, durations, usage
 from common.chat_settings import ChatSettingsStore
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
@@ -96,6 +98,8 @@ class Commands:
                 return self._subscription(command, reply)
             if isinstance(command, ChatConfig):
                 return Answer(self._settings(command, reply, chat_admin=chat_admin))
+            if isinstance(command, Stats):
+                return Answer(self._stats(reply))
         except UserError as exc:
             return _refused(exc)
         raise AssertionError(f"unhandled command {command!r}")
@@ -105,7 +109,7 @@ class Commands:
         self._admit(reply, PREDICT)
         enqueued = self.queue.enqueue(PREDICT, "workers.predict.run", request.to_dict(), timeout=60)
         logger.info("queued %s job %s", command.model, enqueued.job_id)
-        return self._acknowledged(enqueued, PREDICT, quick=enqueued.position <= QUICK_POSITION)
+        return self._acknowledged(enqueued, PREDICT, reply, quick=enqueued.position <= QUICK_POSITION)
 
     def _speech(self, command: Speech, reply: ReplyTo) -> Answer:
         links = command.arguments  # lang= was taken out by the parser
@@ -160,10 +164,11 @@ class Commands:
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
         )
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
-        return self._acknowledged(enqueued, TRANSCRIBE)
+        return self._acknowledged(enqueued, TRANSCRIBE, request.reply)
 
-    def _acknowledged(self, enqueued: Enqueued, queue: str, *, quick: bool = False) -> Answer:
+    def _acknowledged(self, enqueued: Enqueued, queue: str, reply: ReplyTo, *, quick: bool = False) -> Answer:
         """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
+        usage.queued(self.queue.connection, queue, f"{reply.outbox}:{reply.user or reply.chat}")
         note = self.watch.acknowledgement_note(queue) if enqueued.position > 0 else ""
         text = acknowledgement(enqueued.job_id, enqueued.position, self._wait(queue, enqueued.position))
         # A note is news for the user at once, not after the quick answer's wait.
@@ -210,7 +215,7 @@ class Commands:
             request = DashboardRequest(model=models[0], reply=reply)
             self._admit(reply, RENDER)
             enqueued = self.queue.enqueue(RENDER, "scheduler.jobs.dashboard", request.to_dict(), timeout=120)
-            return self._acknowledged(enqueued, RENDER)
+            return self._acknowledged(enqueued, RENDER, reply)
         if command.action == "subscribe":
             models = _models(command, default=tuple(MODELS))
             self.subscriptions.subscribe(chat, models)
@@ -231,6 +236,11 @@ class Commands:
         changed = self.chat_settings.change(reply, **command.changes)
         logger.info("%s chat settings changed: %s", reply.outbox, ", ".join(command.changes))
         return f"Settings here are now: {changed.shown(private=private)}."
+
+    def _stats(self, reply: ReplyTo) -> str:
+        if self.access is not None and not self.access.is_admin(reply):
+            return "Only this bot's admins (ADMIN_USERS) see /stats."
+        return stats_text(self.queue.connection, self.watch)
 
     def _job_control(self, command: JobControl, reply: ReplyTo) -> str:
         job = find_job(self.queue, command.job_id, reply)  # the full id or its first 6+ characters

@@ -72,6 +72,10 @@ def register(tree: app_commands.CommandTree, ask: Ask, speak: Speak, upload_limi
         chosen = {"lang": lang, "task": task, "voice": voice, "files": files}
         await ask(interaction, " ".join(["/settings", *(f"{key}={value}" for key, value in chosen.items() if value)]))
 
+    @tree.command(name="stats", description="Jobs, failures, waits and workers (the bot's admins only)")
+    async def stats(interaction: discord.Interaction) -> None:
+        await ask(interaction, "/stats")
+
     @tree.command(name="help", description="What I can do")
     async def help_(interaction: discord.Interaction) -> None:
         await ask(interaction, "/help")

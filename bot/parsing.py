@@ -25,7 +25,8 @@ JOB_CONTROL = {"status", "cancel"}
 SUBSCRIPTIONS = {"subscribe", "unsubscribe", "monitor"}
 HELP = {"help", "start"}
 SETTINGS = "settings"
-COMMANDS = SPEECH | JOB_CONTROL | SUBSCRIPTIONS | HELP | {SETTINGS}  # and one per model in MODELS
+STATS = "stats"
+COMMANDS = SPEECH | JOB_CONTROL | SUBSCRIPTIONS | HELP | {SETTINGS, STATS}  # and one per model in MODELS
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,12 @@ class ChatConfig:
     changes: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # ChatSettings field -> value
 
 
-Command = Help | Predict | Speech | JobControl | Subscription | ChatConfig
+@dataclass(frozen=True)
+class Stats:
+    """/stats: figures for the bot's admins."""
+
+
+Command = Help | Predict | Speech | JobControl | Subscription | ChatConfig | Stats
 
 
 def parse(text: str) -> Command:
@@ -94,6 +100,8 @@ def parse(text: str) -> Command:
         return JobControl(name, _job_id(name, arguments))
     if name == SETTINGS:
         return ChatConfig(settings_changes(arguments))
+    if name == STATS:
+        return Stats()
     return Subscription(name, arguments)
 
 

@@ -24,7 +24,10 @@ NAME = re.compile(r"[a-z_]{1,32}")
 # The bots' own commands (bot/parsing.py; a test keeps the two equal): a model of one of these names
 # would be shadowed by the command, or shadow it.
 BUILT_IN_COMMANDS = frozenset(
-    {"help", "start", "status", "cancel", "subscribe", "unsubscribe", "monitor", "transcribe", "translate"}
+    {
+        "help", "start", "status", "cancel", "subscribe", "unsubscribe", "monitor",
+        "transcribe", "translate", "settings", "stats",
+    }
 )
 
 

@@ -34,7 +34,7 @@ def test_slash_iris_is_answered_in_time_then_the_picture_follows(discord_api, st
     start_discord_bot(QUICK_ANSWER_S="0")  # the acknowledgement and its edits (one message: tests/test_quick.py)
     names = [c["name"] for c in discord_api.commands]
     assert names == ["iris", "titanic", "translate", "transcribe", "subscribe", "unsubscribe", "monitor",
-                     "status", "cancel", "settings", "help"]
+                     "status", "cancel", "settings", "stats", "help"]
     iris = discord_api.commands[0]
     assert [o["name"] for o in iris["options"]] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     assert all(o["type"] == 10 and o["description"] for o in iris["options"])

@@ -9,7 +9,7 @@ import redis
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
-from common import outbox
+from common import outbox, usage
 from common.errors import UserError
 from common.jobs import OutboxMessage, ReplyTo
 
@@ -27,6 +27,10 @@ def report_failure(
         # RQ runs it again (after an exception, or when a worker finds the job of a dead one, which
         # calls this before it retries): the user hears about the last try only.
         return
+    try:
+        usage.failed(connection, job.origin)
+    except redis.RedisError as exc:  # a figure for /stats; the user must still be told
+        logger.warning("could not count the failure of job %s: %s", job.id, exc)
     payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
     reply = payload.get("reply")
     if not reply or not isinstance(reply, dict):

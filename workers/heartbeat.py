@@ -33,7 +33,7 @@ from rq.registry import clean_registries
 from rq.utils import now
 from rq.worker import WorkerStatus
 
-from common import durations
+from common import durations, usage
 from common.queues import TRANSCRIBE
 from workers.dequeue import AtomicQueue, recover_taken_jobs, taken_key
 
@@ -147,7 +147,7 @@ class HeartbeatWorker(SimpleWorker):
 
 
 def _record_duration(connection: redis.Redis, job: Job, queue: Queue) -> None:
-    """The run's time for the bots' waiting times; a speech job's with its audio length, unless cached."""
+    """The run's time for the bots' waiting times and /stats; a speech job's with its audio length, unless cached."""
     if job.started_at is None or job.ended_at is None:
         return
     audio_s = None
@@ -156,9 +156,12 @@ def _record_duration(connection: redis.Redis, job: Job, queue: Queue) -> None:
         if not isinstance(result, dict) or result.get("cached") or not result.get("audio_s"):
             return  # answered from the cache (or cancelled): says nothing of the next job's time
         audio_s = float(result["audio_s"])
+    run_s = (job.ended_at - job.started_at).total_seconds()
+    wait_s = (job.started_at - job.enqueued_at).total_seconds() if job.enqueued_at else 0.0
     try:
-        durations.record(connection, queue.name, (job.ended_at - job.started_at).total_seconds(), audio_s)
-    except redis.RedisError as exc:  # a figure for estimates: never worth failing a finished job
+        durations.record(connection, queue.name, run_s, audio_s)
+        usage.ran(connection, queue.name, max(0.0, wait_s), run_s, audio_s)
+    except redis.RedisError as exc:  # figures for estimates and /stats: never worth failing a finished job
         logger.warning("could not record the run time of job %s: %s", job.id, exc)
 
 
