@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rq.command import send_stop_job_command
 from rq.job import JobStatus
@@ -29,6 +29,8 @@ from bot.parsing import (
     parse,
     spoken_language,
 )
+from bot.platform import Buttons
+from bot.presses import cancel_button, parse_press
 from bot.queue_watch import QueueWatch
 from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
 from bot.stats import stats_text
@@ -63,6 +65,7 @@ class Answer:
     # A refusal this chat had lately: say nothing where the platform allows (Discord must answer:
     # only the sender sees it).
     quiet: bool = False
+    buttons: Buttons = ()  # under the answer: Cancel under a speech job's acknowledgement
 
 
 class Commands:
@@ -164,7 +167,38 @@ class Commands:
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
         )
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
-        return self._acknowledged(enqueued, TRANSCRIBE, request.reply)
+        answer = self._acknowledged(enqueued, TRANSCRIBE, request.reply)
+        return replace(answer, buttons=cancel_button(enqueued.job_id))
+
+    def press(self, data: str, reply: ReplyTo) -> Answer:
+        """A button under one of the bot's messages, pressed by ``reply.user`` in ``reply.chat``.
+
+        Handled as that user's own command: the same access rules and limits, and only a job of this
+        chat is found (the data may be forged: bot/presses.py). Cancel is for the job's own sender;
+        English and "Transcribe as" queue a new job for the presser on the same source, reusing the
+        audio the first job kept (or the cached transcript) where it can.
+        """
+        try:
+            self._check(reply)
+            press = parse_press(data)
+            job = find_job(self.queue, press.job_id, reply)
+            if job is None or job.func_name != "workers.speech.job.run":
+                return Answer("That job is gone (finished jobs are forgotten after a while); send it again.")
+            first = TranscriptionRequest.from_dict(job.args[0])
+            if press.action == "cancel":
+                if first.reply.user != reply.user:
+                    return Answer(f"Only the one who sent job {job.id} can stop it.")
+                return Answer(self._job_control(JobControl(action="cancel", job_id=job.id), reply))
+            self._check(reply, speech=True)
+            outcome = job.return_value() if job.is_finished else None
+            kept = outcome.get("audio") if isinstance(outcome, dict) else None
+            again = replace(
+                first, reply=reply, task=press.action, files=self.chat_settings.get(reply).files,
+                language=press.language or first.language, artifact=kept or first.artifact,
+            )  # fmt: skip
+            return self._enqueue_speech(again)
+        except UserError as exc:
+            return _refused(exc)
 
     def _acknowledged(self, enqueued: Enqueued, queue: str, reply: ReplyTo, *, quick: bool = False) -> Answer:
         """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
