@@ -109,7 +109,7 @@ def main() -> int:
     # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
     env = {**os.environ, "REDIS_URL": url}
     env.pop(multiprocess.ENV, None)
-    children = multiprocess.ChildMetrics(settings.metrics.PROMETHEUS_MULTIPROC_DIR) if settings.metrics.listen else None
+    children = multiprocess.ChildMetrics(settings.metrics.WORKER_METRICS_DIR) if settings.metrics.listen else None
     try:
         if children is not None:  # /metrics here adds up the children's (they serve none themselves)
             env = children.child_env(env)

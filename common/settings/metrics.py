@@ -12,9 +12,11 @@ from common.settings.base import Area, host_port
 class MetricsSettings(Area):
     # host:port of this process's /metrics (unset: no endpoint; the counters cost next to nothing).
     METRICS_LISTEN: str | None = None
-    # The worker supervisor's directory for its children's metric files (prometheus-client's own
-    # variable); unset: a fresh temporary directory per supervisor, removed when it stops.
-    PROMETHEUS_MULTIPROC_DIR: Path | None = None
+    # The worker supervisor's directory for its children's metric files, emptied at its start and
+    # passed to them as prometheus-client's PROMETHEUS_MULTIPROC_DIR (not set for the supervisor
+    # itself: prometheus-client would write its files there before the directory is emptied).
+    # Unset: a fresh temporary directory per supervisor, removed when it stops.
+    WORKER_METRICS_DIR: Path | None = None
 
     @field_validator("METRICS_LISTEN")
     @classmethod
