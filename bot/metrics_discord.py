@@ -32,9 +32,11 @@ def route_of(method: str, path: str) -> str:
 async def _on_end(_session: Any, _context: SimpleNamespace, params: aiohttp.TraceRequestEndParams) -> None:
     status = params.response.status
     wait = None
-    if status == 429:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            wait = float(params.response.headers["Retry-After"])
+    if status == 429:  # X-RateLimit-Reset-After has the fraction; Retry-After is whole seconds
+        for header in ("X-RateLimit-Reset-After", "Retry-After"):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                wait = float(params.response.headers[header])
+                break
     events.platform_request(PLATFORM, route_of(params.method, params.url.path), status, wait)
 
 
