@@ -19,7 +19,9 @@ def have_prometheus() -> bool:
 
 
 class Prometheus:
-    def __init__(self, workdir: Path, targets: dict[str, str], interval_s: float = 0.5) -> None:
+    def __init__(
+        self, workdir: Path, targets: dict[str, str], interval_s: float = 0.5, rule_files: tuple[Path, ...] = ()
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -31,7 +33,8 @@ class Prometheus:
         self.config = workdir / "prometheus.yml"
         self.config.write_text(
             f"global:\n  scrape_interval: {interval_ms}ms\n  evaluation_interval: {interval_ms}ms\n"
-            f"scrape_configs:\n{jobs}"
+            + ("rule_files:\n" + "".join(f"  - {path}\n" for path in rule_files) if rule_files else "")
+            + f"scrape_configs:\n{jobs}"
         )
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
@@ -70,6 +73,16 @@ class Prometheus:
         """A single-valued expression's value; None while it has no result."""
         result = self.query(expression)
         return float(result[0]["value"][1]) if result else None
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts pending or firing now (``labels``, ``state``)."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/alerts", timeout=5) as answer:
+            return json.load(answer)["data"]["alerts"]
+
+    def rule_health(self) -> dict[str, str]:
+        with urllib.request.urlopen(f"{self.url}/api/v1/rules", timeout=5) as answer:
+            groups = json.load(answer)["data"]["groups"]
+        return {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
 
     def targets_up(self) -> dict[str, float]:
         return {item["metric"]["job"]: float(item["value"][1]) for item in self.query("up")}

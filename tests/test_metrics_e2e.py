@@ -50,7 +50,8 @@ def test_prometheus_sees_jobs_refusals_failures_429s_workers_and_monitoring(
           {**process_env, "METRICS_LISTEN": f"127.0.0.1:{ports['scheduler']}", "MONITOR_CRON": f"{minute} * * * *",
            "MONITOR_TZ": "UTC"})
     start_telegram_bot(QUICK_ANSWER_S="0", METRICS_LISTEN=f"127.0.0.1:{ports['bot']}")
-    prometheus = Prometheus(tmp_path / "prometheus", {name: f"127.0.0.1:{port}" for name, port in ports.items()})
+    prometheus = Prometheus(tmp_path / "prometheus", {name: f"127.0.0.1:{port}" for name, port in ports.items()},
+                            rule_files=(REPO / "docs" / "prometheus" / "alerts.yml",))
     prometheus.start()
     try:
         wait_for(lambda: prometheus.targets_up() == {"bot": 1, "workers": 1, "scheduler": 1}, timeout=40)
@@ -102,6 +103,11 @@ def test_prometheus_sees_jobs_refusals_failures_429s_workers_and_monitoring(
         accuracy = prometheus.value('mlchat_monitor_accuracy{model="iris",window="all"}')
         assert accuracy is not None and 0 <= accuracy <= 1
         assert prometheus.value('mlchat_monitor_drift{model="iris"}') in {0, 1}
+        # The project's alert rules evaluate cleanly, and no worker serves transcribe here: its alert is on its way.
+        wait_for(lambda: set(prometheus.rule_health().values()) == {"ok"}, timeout=20)
+        pending = wait_for(lambda: [a for a in prometheus.alerts() if a["labels"]["alertname"] ==
+                                    "MlchatQueueWithoutWorker"], timeout=20)
+        assert [(a["labels"]["queue"], a["state"]) for a in pending] == [("transcribe", "pending")]
         # No label anywhere carries a chat id, a job id or the token.
         series = prometheus.query('{__name__=~"mlchat_.+"}')
         values = {value for item in series for value in item["metric"].values()}
