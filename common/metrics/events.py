@@ -94,6 +94,12 @@ def model_loaded(model: str, version: int) -> None:
     m.MODEL_VERSION.labels(model).set(version)
 
 
+def model_tag_loaded(model: str, tag: str) -> None:
+    """A model named by its tag: "asr v3" is version 3; a Hub id or path (a setting, no version) is 0."""
+    number = tag.rpartition(" v")[2]
+    model_loaded(model, int(number) if number.isdigit() else 0)
+
+
 def monitored(model: str, accuracy_7d: float | None, accuracy_all: float | None, drifting: bool) -> None:
     """A monitoring summary: the accuracies known, and whether the model is in the drift zone."""
     for window, value in (("7d", accuracy_7d), ("all", accuracy_all)):
