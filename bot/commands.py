@@ -17,6 +17,7 @@ from rq.job import JobStatus
 from bot.access import Access, NotAllowed
 from bot.job_lookup import find_job
 from bot.limits import Limits
+from bot.metrics_updates import counts_updates, refusal_reason
 from bot.parsing import (
     SETTINGS_HELP,
     ChatConfig,
@@ -38,6 +39,7 @@ from common import artifacts, durations, usage
 from common.chat_settings import ChatSettingsStore
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
+from common.metrics import events as metric_events
 from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
 from common.settings import YOUTUBE_HOSTS
 from common.subscriptions import Subscriber, Subscriptions
@@ -66,6 +68,7 @@ class Answer:
     # only the sender sees it).
     quiet: bool = False
     buttons: Buttons = ()  # under the answer: Cancel under a speech job's acknowledgement
+    refusal: str | None = None  # why it was refused (limit, access, bad_input), for the metrics
 
 
 class Commands:
@@ -83,6 +86,7 @@ class Commands:
         self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
         self.resolve = resolve
 
+    @counts_updates()
     def handle(self, text: str, reply: ReplyTo, *, chat_admin: bool = True) -> Answer:
         """``chat_admin``: the sender may change this chat's settings (the adapter asks the platform)."""
         try:
@@ -129,6 +133,7 @@ class Commands:
         )
         return self._enqueue_speech(request)
 
+    @counts_updates()
     def transcribe_upload(
         self, task: str | None, reply: ReplyTo, data: bytes, filename: str, language: str | None = None, *,
         admitted: bool = False,
@@ -170,6 +175,7 @@ class Commands:
         answer = self._acknowledged(enqueued, TRANSCRIBE, request.reply)
         return replace(answer, buttons=cancel_button(enqueued.job_id))
 
+    @counts_updates()
     def press(self, data: str, reply: ReplyTo) -> Answer:
         """A button under one of the bot's messages, pressed by ``reply.user`` in ``reply.chat``.
 
@@ -216,6 +222,7 @@ class Commands:
         seconds = durations.wait_s(typical, position, self.watch.live_workers(queue))
         return durations.about(seconds) if seconds is not None else ""
 
+    @counts_updates(refusals_only=True)
     def admit(self, reply: ReplyTo, queue: str) -> Answer | None:
         """Count a job the adapter is about to fetch an attachment for: a refusal or 'busy' answer, or None.
 
@@ -292,6 +299,7 @@ class Commands:
             return f"Job {job.id} is {status.value if status else 'unknown'}."
         if status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}:
             job.cancel()
+            metric_events.job_finished(job, "cancelled")
             return f"Cancelled job {job.id}."
         if status == JobStatus.STARTED:
             # A SimpleWorker cannot kill its own job: long jobs watch this flag between steps.
@@ -302,7 +310,7 @@ class Commands:
 
 
 def _refused(exc: UserError) -> Answer:
-    return Answer(str(exc), quiet=isinstance(exc, NotAllowed) and exc.quiet)
+    return Answer(str(exc), quiet=isinstance(exc, NotAllowed) and exc.quiet, refusal=refusal_reason(exc))
 
 
 def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
 from bot.discord_identify import identify_turn
+from bot.metrics_discord import trace_config
 from bot.platform import Buttons
 from bot.quick import QuickAnswers
 from common.errors import StartupError
@@ -150,6 +151,7 @@ class _Client(discord.AutoShardedClient):
         # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
         super().__init__(
             intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, shard_count=bot.shard_count,
+            http_trace=trace_config(),
             shard_ids=list(bot.shard_ids) if bot.shard_ids else None,  # type: ignore[arg-type]  # None: all
         )
         self.bot = bot

@@ -53,6 +53,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, DeliveryError, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.metrics_telegram import MeteredRequest
 from bot.platform import Buttons
 from bot.quick import QuickAnswers
 from bot.telegram_limiter import SharedRateLimiter
@@ -190,6 +191,7 @@ def build_application(
         .base_file_url(api_url.removesuffix("/bot").rstrip("/") + "/file/bot")
         .local_mode(local_mode)  # a local server's getFile names a path on its disk: read from there
         .rate_limiter(limiter)
+        .request(MeteredRequest(connection_pool_size=256)).get_updates_request(MeteredRequest())
         .concurrent_updates(True)
         .build()
     )

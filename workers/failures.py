@@ -12,6 +12,7 @@ from rq.job import Job
 from common import outbox, usage
 from common.errors import UserError
 from common.jobs import OutboxMessage, ReplyTo
+from common.metrics import events as metric_events
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def report_failure(
         # RQ runs it again (after an exception, or when a worker finds the job of a dead one, which
         # calls this before it retries): the user hears about the last try only.
         return
+    metric_events.job_finished(job, "refused" if isinstance(exc_value, UserError) else "failed")
     try:
         usage.failed(connection, job.origin)
     except redis.RedisError as exc:  # a figure for /stats; the user must still be told
