@@ -20,14 +20,16 @@ from bot.access import Access, AccessRules
 from bot.commands import Commands
 from bot.presses import Press, message_buttons, parse_press
 from common import artifacts
-from common.errors import BadCommand
+from common.errors import BadCommand, VideoRejected
 from common.jobs import OutboxMessage, ReplyTo, TranscriptionRequest
+from common.outbox import OutboxReader
 from common.queues import TRANSCRIBE, JobQueue
 from common.video_links import LinkPolicy
 from tests.emulators.discord_api import Upload
 from tests.helpers import wait_for
 from tests.test_speech import install_runtime, serve_speech
 from tests.test_telegram_uploads import speech_worker, voice_note  # noqa: F401  (a fixture)
+from workers.failures import report_failure
 from workers.speech import language
 from workers.speech.job import buttons
 
@@ -175,3 +177,23 @@ def test_the_english_job_of_a_link_uses_the_audio_the_transcript_kept(connection
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_unclear_language_is_answered_with_a_button_per_guess(connection):
+    """The refusal that names the two likeliest languages offers each as a button; a press transcribes in it."""
+    queue = JobQueue(connection)
+    commands = Commands(queue, LinkPolicy(frozenset()))
+    asked = commands.transcribe_upload("transcribe", ADA, b"OggS" + bytes(100), "note.ogg", "auto")
+    job = queue.fetch(asked.job_id or "")
+    try:
+        language.decide({"nn": 0.31, "sv": 0.45, "da": 0.24})
+    except VideoRejected as refusal:
+        report_failure(job, connection, VideoRejected, refusal, None)
+    [(_, failed)] = OutboxReader(connection, "telegram").read(block_ms=10)
+    assert failed.kind == "failed" and message_buttons(failed) == (
+        ("Transcribe as Swedish", f"transcribe:sv:{job.id}"),
+        ("Transcribe as Norwegian Nynorsk", f"transcribe:nn:{job.id}"),
+    )
+    again = commands.press(f"transcribe:nn:{job.id}", ADA)
+    request = queue.fetch(again.job_id or "").args[0]
+    assert (request["task"], request["language"], request["artifact"]) == ("transcribe", "nn", job.args[0]["artifact"])

@@ -176,6 +176,8 @@ def test_a_clear_language_is_heard_and_an_unclear_one_refused_naming_the_two_lik
     assert str(refused.value) == (
         "I could not tell which language that is (maybe Swedish or Norwegian Nynorsk); send it again with lang=xx."
     )
+    assert refused.value.buttons == [["Transcribe as Swedish", "transcribe:sv"],
+                                     ["Transcribe as Norwegian Nynorsk", "transcribe:nn"]]
     with pytest.raises(VideoRejected, match="could not tell"):
         language.decide({})
 

@@ -38,6 +38,7 @@ def report_failure(
     if not reply or not isinstance(reply, dict):
         logger.error("job %s failed and has no reply address", job.id)
         return
+    buttons = getattr(exc_value, "buttons", [])  # "Transcribe as ..." under an unclear language
     if isinstance(exc_value, UserError):
         text = str(exc_value)
     elif exc_type is AbandonedJobError:
@@ -51,6 +52,6 @@ def report_failure(
         connection,
         OutboxMessage(
             kind="failed", reply=ReplyTo.from_dict(reply), job_id=payload.get("job_id") or job.id, text=text,
-            part="failed",
+            part="failed", buttons=buttons,
         ),
     )

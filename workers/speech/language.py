@@ -62,8 +62,12 @@ def decide(probabilities: dict[str, float], minimum: float = MIN_PROBABILITY) ->
         raise VideoRejected("I could not tell which language that is; send it again with lang=xx.")
     code, probability = ranked[0]
     if probability < minimum:
-        guesses = " or ".join(languages.name(c) for c, _ in ranked[:2])
-        raise VideoRejected(f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx.")
+        likeliest = [c for c, _ in ranked[:2]]
+        guesses = " or ".join(languages.name(c) for c in likeliest)
+        raise VideoRejected(
+            f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx.",
+            buttons=[[f"Transcribe as {languages.name(c)}", f"transcribe:{c}"] for c in likeliest],
+        )
     unsure = probability < SURE and len(ranked) > 1
     return Heard(code, probability, ranked[1][0] if unsure else None)
 
