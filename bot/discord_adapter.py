@@ -178,7 +178,8 @@ class _Client(discord.AutoShardedClient):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:  # a button under one of our messages
-            await self.bot.press(interaction, str((interaction.data or {}).get("custom_id", "")))
+            data: dict[str, Any] = dict(interaction.data or {})
+            await self.bot.press(interaction, str(data.get("custom_id", "")))
 
     async def on_shard_ready(self, shard_id: int) -> None:
         logger.info("Discord shard %s of %s is ready", shard_id, self.shard_count)

@@ -23,9 +23,9 @@ def stats_text(connection: redis.Redis, watch: QueueWatch) -> str:
         lines.append(line)
     lines.append(f"speech recognised: {today.speech_s / 60:.1f} / {week.speech_s / 60:.1f} min; "
                  f"distinct users: {today.users} / {week.users}")
-    queue = JobQueue(connection)
+    jobs = JobQueue(connection)
     now = ", ".join(
-        f"{KIND.get(name, name)} {queue.waiting(name)} waiting, {watch.live_workers(name)} workers"
+        f"{KIND.get(name, name)} {jobs.waiting(name)} waiting, {watch.live_workers(name)} workers"
         for name in ALL_QUEUES
     )
     lines.append(f"Now: {now}.")

@@ -41,7 +41,8 @@ class ChatSettingsStore:
         self.connection = connection
 
     def get(self, reply: ReplyTo) -> ChatSettings:
-        stored = {key.decode(): value.decode() for key, value in self.connection.hgetall(_key(reply)).items()}
+        raw: dict[bytes, bytes] = self.connection.hgetall(_key(reply))  # type: ignore[assignment]
+        stored = {key.decode(): value.decode() for key, value in raw.items()}
         known = {field.name for field in fields(ChatSettings)}
         values: dict[str, object] = {key: value for key, value in stored.items() if key in known}
         if "files" in values:
@@ -52,7 +53,7 @@ class ChatSettingsStore:
         """Store the changed settings (already validated); returns them all."""
         stored = {key: ",".join(value) if isinstance(value, tuple) else value for key, value in changes.items()}
         if stored:
-            self.connection.hset(_key(reply), mapping=stored)
+            self.connection.hset(_key(reply), mapping=stored)  # type: ignore[arg-type]  # str keys are fine
         return self.get(reply)
 
 
