@@ -1,0 +1,88 @@
+"""What every tab does with the queue: who is asking, send a command as the bots do, follow a job's messages.
+
+The web is one more front end of :class:`bot.commands.Commands`: a form becomes the command text a
+chat user would type, so the validation, the error words, the limits and the acknowledgements are
+the bots' own. Each login (or anonymous browser session) is its own chat in the "web" outbox, so
+/status, /cancel and the queue tab see only that user's jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import redis
+
+from bot.commands import Answer, Commands
+from common import artifacts
+from common.jobs import OutboxMessage, ReplyTo
+from web.results import OUTBOX, Results
+
+POLL_S = 0.02  # how often a waiting page looks at its job's list (a local Redis LRANGE: microseconds)
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A logged-in user (``login``) or an anonymous browser session."""
+
+    who: str  # "alice", or "anon-<session hash>"
+    login: str | None
+
+    @property
+    def reply(self) -> ReplyTo:
+        return ReplyTo(outbox=OUTBOX, chat=self.who, user=self.who)
+
+
+def visitor(username: str | None, session_hash: str | None) -> Visitor:
+    if username:
+        return Visitor(username, username)
+    return Visitor(f"anon-{session_hash or 'unknown'}", None)
+
+
+class WebService:
+    def __init__(
+        self, commands: Commands, connection: redis.Redis, *, logins: bool, public: bool, wait_s: float = 120.0
+    ) -> None:
+        self.commands = commands
+        self.connection = connection
+        self.results = Results(connection)
+        self.logins = logins  # WEB_USERS is set: every page is behind a login
+        self.public = public  # WEB_PUBLIC: anonymous strangers may use it
+        self.wait_s = wait_s  # a page stops waiting for a prediction's answer after this
+
+    async def send(self, text: str, who: Visitor, what: str) -> Answer:
+        """A command as a chat user would type it; the job (if one was queued) joins the visitor's list."""
+        # Off the event loop: a speech link's check resolves its host name.
+        answer = await asyncio.to_thread(self.commands.handle, text, who.reply)
+        if answer.job_id:
+            self.results.remember_job(who.who, answer.job_id, what)
+        return answer
+
+    async def send_upload(self, task: str, who: Visitor, data: bytes, filename: str, language: str) -> Answer:
+        answer = await asyncio.to_thread(self.commands.transcribe_upload, task, who.reply, data, filename, language)
+        if answer.job_id:
+            self.results.remember_job(who.who, answer.job_id, f"{task} {filename[:40]}")
+        return answer
+
+    async def follow(self, job_id: str, wait_s: float | None = None) -> AsyncIterator[OutboxMessage]:
+        """The job's messages as they come, up to and including its first final one."""
+        seen = 0
+        deadline = time.monotonic() + (wait_s or self.wait_s)
+        while time.monotonic() < deadline:
+            messages = self.results.since(job_id, seen)
+            seen += len(messages)
+            for message in messages:
+                yield message
+                if message.final:
+                    return
+            if not messages:
+                await asyncio.sleep(POLL_S)
+
+    def artifact(self, key: str | None) -> bytes | None:
+        return artifacts.load(self.connection, key) if key else None
+
+    def may_run_rounds(self, who: Visitor) -> bool:
+        """Logged-in users; with no logins, the operator on loopback (not strangers of WEB_PUBLIC)."""
+        return who.login is not None or (not self.logins and not self.public)
