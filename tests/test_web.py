@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 from playwright.sync_api import expect
 
+from tests.conftest import REPO
+from tests.helpers import stop_process
+
+pytest_plugins = ["tests.web_fixtures", "tests.speech_fixtures"]
 pytestmark = pytest.mark.slow
 
 
@@ -58,3 +65,46 @@ def test_a_titanic_age_of_300_shows_the_bots_error_and_queues_nothing(
     )
     assert set(connection.scan_iter("rq:job:*")) == before
     assert connection.llen("rq:queue:predict") == 0
+
+
+@pytest.fixture(scope="module")
+def speech_worker(web_process_env, english_model, tmp_path_factory):
+    """A speech worker with the real Whisper tiny.en (CTranslate2)."""
+    env = {**web_process_env, "ASR_MODEL": str(english_model), "ASR_BACKEND": "ctranslate2", "ASR_DEVICE": "cpu",
+           "MODEL_DIR": str(tmp_path_factory.mktemp("speech-models"))}
+    log = tmp_path_factory.mktemp("speech-worker") / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "workers", "--queues", "transcribe"], env=env, cwd=REPO,
+                                   stdout=out, stderr=out)
+    yield process
+    stop_process(process)
+
+
+def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
+    web_server, speech_worker, browser, english_speech, tmp_path
+):
+    """espeak-ng English in a video, uploaded: real tiny.en text, a working .srt download, the player with cues."""
+
+    from tests.speech_fixtures import mux_video  # a plugin of this module: imported by then
+
+    clip = mux_video(english_speech[0], tmp_path / "english-clip.mp4")
+    page = browser.page()
+    open_tab(page, web_server.url, "Speech")
+    page.locator("#speech-file input[type=file]").set_input_files(str(clip))
+    page.locator("#speech-language input").fill("en")
+    page.locator("#speech-language input").press("Enter")
+    page.locator("#speech-start").click()
+    transcript = page.locator("#speech-transcript textarea")
+    expect(transcript).to_have_value(re.compile("Transcript"), timeout=120_000)
+    heard = transcript.input_value().lower()
+    assert "lazy dog" in heard and "speech into text" in heard, heard
+    expect(page.locator("#speech-progress")).to_contain_text("is done", timeout=30_000)
+    link = page.locator('#speech-files a[download$=".srt"]')
+    with page.expect_download() as download:
+        link.click()
+    srt = Path(download.value.path()).read_text()
+    assert re.search(r"00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}", srt), srt
+    assert "speech into text" in srt.lower()
+    track = page.locator("#speech-player track")
+    expect(track).to_have_count(1, timeout=30_000)  # the upload is converted to a playable mp4 first
+    assert track.get_attribute("src"), "the subtitles' URL"

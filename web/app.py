@@ -7,8 +7,9 @@ from collections.abc import Callable
 import gradio as gr
 from fastapi import FastAPI
 
+from bot.commands import MAX_UPLOAD_BYTES
 from models import MODELS
-from web import predict_tab
+from web import predict_tab, speech_tab
 from web.service import WebService
 
 TITLE = "mlchat"
@@ -20,6 +21,7 @@ def build_blocks(service: WebService) -> gr.Blocks:
         with gr.Tabs():
             for model in MODELS.values():
                 predict_tab.build(model, service)
+            speech_tab.build(service)
     # The RQ queue is the real queue: Gradio's own would run one request per button at a time.
     blocks.queue(default_concurrency_limit=None)
     return blocks
@@ -38,4 +40,5 @@ def build_app(
     return gr.mount_gradio_app(
         app, build_blocks(service), path="/", auth=auth, root_path=root_path or None,
         auth_message="Log in with your mlchat account." if auth else None, footer_links=[], ssr_mode=False,
+        max_file_size=MAX_UPLOAD_BYTES,
     )
