@@ -108,3 +108,72 @@ def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
     track = page.locator("#speech-player track")
     expect(track).to_have_count(1, timeout=30_000)  # the upload is converted to a playable mp4 first
     assert track.get_attribute("src"), "the subtitles' URL"
+
+
+def test_the_monitoring_tab_plots_the_history_after_a_scheduler_round(
+    web_server, web_process_env, prediction_workers, browser
+):
+    """`python -m scheduler --run-now` writes a round: the tab plots and lists it; a round now draws the dashboard."""
+    done = subprocess.run([sys.executable, "-m", "scheduler", "--run-now"], env=web_process_env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = browser.page()
+    open_tab(page, web_server.url, "Monitoring")
+    page.locator("#accuracy-iris .vega-embed").wait_for()
+    expect(page.locator("#latest-iris")).to_contain_text("cm", timeout=30_000)  # a flower described
+    page.locator("#round-now-titanic").click()  # loopback without WEB_USERS: the operator may
+    picture = page.locator("#dashboard-titanic img")
+    picture.wait_for(timeout=60_000)
+    assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) > 300
+    expect(page.locator("#monitor-status-titanic")).to_contain_text("Titanic")
+
+
+def log_in(page, url: str, user: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+
+
+@pytest.fixture(scope="module")
+def web_users(tmp_path_factory) -> str:
+    """A WEB_USERS file made with the documented command: alice and bob."""
+    path = tmp_path_factory.mktemp("web-users") / "users"
+    lines = []
+    for user, password in (("alice", "alice-secret-1"), ("bob", "bob-secret-22")):
+        made = subprocess.run([sys.executable, "-m", "web.users", user], input=password + "\n", cwd=REPO,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        assert password not in made.stdout
+        lines.append(made.stdout)
+    path.write_text("".join(lines))
+    return str(path)
+
+
+def test_with_web_users_a_wrong_password_is_refused_and_users_see_only_their_own_jobs(
+    start_web_server, web_users, prediction_workers, new_browser
+):
+    """A wrong password gets no page; alice's job is in her queue tab and nowhere in bob's."""
+    server = start_web_server(WEB_USERS=web_users)
+    stranger = new_browser().page()
+    log_in(stranger, server.url, "alice", "wrong-password")
+    expect(stranger.get_by_text("Incorrect Credentials", exact=False)).to_be_visible()
+    expect(stranger.get_by_role("tab", name="Iris")).to_have_count(0)
+
+    alice = new_browser().page()
+    log_in(alice, server.url, "alice", "alice-secret-1")
+    alice.get_by_role("tab", name="Iris").click()
+    alice.locator("#predict-iris").click()
+    expect(alice.locator("#verdict-iris textarea")).to_have_value(re.compile("Iris: setosa"), timeout=30_000)
+    job = re.search(r"job ([0-9a-f]{12})", alice.locator("#status-iris").inner_text(), re.IGNORECASE).group(1)
+    alice.get_by_role("tab", name="Queue").click()
+    alice.locator("#queue-refresh").click()
+    expect(alice.locator("#queue-mine")).to_contain_text(job)
+    expect(alice.locator("#queue-queues")).to_contain_text("predict")
+
+    bob = new_browser().page()
+    log_in(bob, server.url, "bob", "bob-secret-22")
+    bob.get_by_role("tab", name="Queue").click()
+    bob.locator("#queue-refresh").click()
+    expect(bob.locator("#queue-queues")).to_contain_text("predict")
+    assert job not in bob.locator("#queue-mine").inner_text()
+    assert job not in bob.locator("#queue-workers").inner_text()

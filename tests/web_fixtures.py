@@ -123,15 +123,27 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def browser(chromium) -> Iterator[Browser]:
-    """A fresh Chromium profile per test: no cookie or session of another test's user."""
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    context = chromium.chromium.launch_persistent_context(  # type: ignore[attr-defined]
-        profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS, accept_downloads=True,
-        viewport={"width": 1280, "height": 900},
-    )
-    recorded = Browser(context)
-    context.on("request", lambda request: recorded.requests.append(request.url))
-    yield recorded
-    context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+def new_browser(chromium) -> Iterator[Callable[[], Browser]]:
+    """Chromium with a fresh profile each call: no cookie or session of another user."""
+    opened: list[tuple[object, str]] = []
+
+    def launch() -> Browser:
+        profile = tempfile.mkdtemp(prefix="chromium-")
+        context = chromium.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS, accept_downloads=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        opened.append((context, profile))
+        recorded = Browser(context)
+        context.on("request", lambda request: recorded.requests.append(request.url))
+        return recorded
+
+    yield launch
+    for context, profile in opened:
+        context.close()  # type: ignore[attr-defined]
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(new_browser: Callable[[], Browser]) -> Browser:
+    return new_browser()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +10,7 @@ import gradio as gr
 from bot.replies import message_text
 from models.base import TabularModel
 from web.forms import command_text, fields
-from web.service import WebService, visitor
+from web.service import WebService, png_image, visitor
 
 
 def build(model: TabularModel, service: WebService) -> None:
@@ -37,7 +36,7 @@ def build(model: TabularModel, service: WebService) -> None:
         async for message in service.follow(answer.job_id):
             if message.kind == "picture":
                 data = service.artifact(message.artifact)
-                yield f"Job {answer.job_id} is done.", message_text(message), _image(data)
+                yield f"Job {answer.job_id} is done.", message_text(message), png_image(data)
             elif message.kind == "progress":
                 yield message.text, gr.update(), gr.update()
             else:  # the verdict before its picture, a failure, a note about the wait
@@ -45,10 +44,3 @@ def build(model: TabularModel, service: WebService) -> None:
 
     submit.click(predict, inputs=set(inputs), outputs=[status, verdict, picture], api_name=f"predict_{model.name}")
 
-
-def _image(data: bytes | None) -> Any:
-    if data is None:
-        return None
-    from PIL import Image
-
-    return Image.open(io.BytesIO(data))

@@ -9,15 +9,18 @@ the bots' own. Each login (or anonymous browser session) is its own chat in the 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from bot.commands import Answer, Commands
 from common import artifacts
-from common.jobs import OutboxMessage, ReplyTo
+from common.jobs import DashboardRequest, OutboxMessage, ReplyTo
+from common.queues import RENDER
 from web.results import OUTBOX, Results
 
 POLL_S = 0.02  # how often a waiting page looks at its job's list (a local Redis LRANGE: microseconds)
@@ -80,9 +83,28 @@ class WebService:
             if not messages:
                 await asyncio.sleep(POLL_S)
 
+    def enqueue_round(self, model: str, who: Visitor) -> Answer:
+        """A monitoring round now (scheduler.jobs.round_now on the render queue), under the user's limits."""
+        refused = self.commands.admit(who.reply, RENDER)
+        if refused is not None:
+            return refused
+        request = DashboardRequest(model=model, reply=who.reply)
+        enqueued = self.commands.queue.enqueue(RENDER, "scheduler.jobs.round_now", request.to_dict(), timeout=120)
+        self.results.remember_job(who.who, enqueued.job_id, f"{model} monitoring round")
+        return Answer(f"A {model} monitoring round is queued as job {enqueued.job_id}.", enqueued.job_id)
+
     def artifact(self, key: str | None) -> bytes | None:
         return artifacts.load(self.connection, key) if key else None
 
     def may_run_rounds(self, who: Visitor) -> bool:
         """Logged-in users; with no logins, the operator on loopback (not strangers of WEB_PUBLIC)."""
         return who.login is not None or (not self.logins and not self.public)
+
+
+def png_image(data: bytes | None) -> Any:
+    """A worker's PNG as the PIL image gr.Image shows; None when the artifact expired."""
+    if data is None:
+        return None
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))

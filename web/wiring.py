@@ -14,6 +14,7 @@ from bot.commands import Commands
 from bot.delivery import consumer_slot
 from bot.limits import LimitOptions, Limits
 from bot.queue_watch import QueueWatch
+from common.backends import feature_store
 from common.connection import connect, resolve_url
 from common.outbox import OutboxReader
 from common.queues import JobQueue
@@ -65,7 +66,9 @@ def build(settings: Settings | None = None) -> Built:
     # entries are read at once instead of waiting to be claimed as stale.
     consumer, slot = consumer_slot(settings.storage.DATA_DIR / "web", OUTBOX)
     pump = OutboxPump(OutboxReader(connection, OUTBOX, consumer=consumer), Results(connection))
-    app = build_app(service, auth=users.check if users else None, root_path=settings.web.WEB_ROOT_PATH)
+    store = feature_store(settings)  # where the scheduler writes each model's history
+    auth = users.check if users else None
+    app = build_app(service, store.read_history, auth=auth, root_path=settings.web.WEB_ROOT_PATH)
     return Built(settings, app, pump, slot)
 
 
