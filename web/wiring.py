@@ -39,9 +39,7 @@ class Built:
 
     @property
     def url(self) -> str:
-        web = self.settings.web
-        host = f"[{web.host}]" if ":" in web.host else web.host
-        return f"http://{host}:{web.port}{web.WEB_ROOT_PATH}/"
+        return self.settings.web.url
 
 
 def build(settings: Settings | None = None) -> Built:

@@ -57,6 +57,13 @@ class WebSettings(Area):
     def port(self) -> int:
         return host_port(self.WEB_LISTEN)[1]  # type: ignore[index]
 
+    @property
+    def url(self) -> str:
+        """Where a browser on this machine finds it (a wildcard address: on loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104 - a comparison
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}{self.WEB_ROOT_PATH}/"
+
 
 def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
