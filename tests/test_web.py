@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def test_the_iris_form_gives_the_verdict_and_its_picture(web_server, prediction_
     picture = page.locator("#picture-iris img")
     picture.wait_for()
     assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) > 100
+    shot = page.screenshot(full_page=True)
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("MLCHAT_SCREENSHOTS") == "1":  # the README's picture: MLCHAT_SCREENSHOTS=1 pytest ...
+        (REPO / "docs" / "web-iris.png").write_bytes(shot)
     # Nothing left the machine: every request went to the web server itself.
     hosts = {urlsplit(url).netloc for url in browser.requests if not url.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(web_server.url).netloc}, hosts

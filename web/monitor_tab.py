@@ -64,7 +64,8 @@ def _section(model: TabularModel, service: WebService, history: History, timer: 
             table = gr.Dataframe(headers=["round", "sample", "label", "predicted", "sure", "right"], interactive=False,
                                  label="Latest predictions", elem_id=f"latest-{name}")  # fmt: skip
         with gr.Column(scale=2):
-            picture = gr.Image(label="Dashboard", type="pil", interactive=False, elem_id=f"dashboard-{name}")
+            picture = gr.Image(label="Dashboard", type="pil", interactive=False,
+                                   buttons=["download", "fullscreen"], elem_id=f"dashboard-{name}")
             status = gr.Markdown(elem_id=f"monitor-status-{name}")
             with gr.Row():
                 show = gr.Button("Show the dashboard", elem_id=f"dashboard-show-{name}")

@@ -23,11 +23,12 @@ def build(model: TabularModel, service: WebService) -> None:
             with gr.Column():
                 status = gr.Markdown(elem_id=f"status-{model.name}")
                 verdict = gr.Textbox(label="Verdict", interactive=False, elem_id=f"verdict-{model.name}")
-                picture = gr.Image(label="Picture", type="pil", interactive=False, elem_id=f"picture-{model.name}")
+                picture = gr.Image(label="Picture", type="pil", interactive=False, buttons=["download", "fullscreen"],
+                                   elem_id=f"picture-{model.name}")
 
-    async def predict(form: dict[Any, Any], request: gr.Request) -> AsyncIterator[tuple[Any, Any, Any]]:
+    # The request first: Gradio puts it where its annotation is, and the fields follow in the schema's order.
+    async def predict(request: gr.Request, *values: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
         who = visitor(request.username, request.session_hash)
-        values = [form[component] for component in inputs]
         answer = await service.send(command_text(model.schema, values), who, model.name)
         if not answer.job_id:  # refused: the bots' own words, nothing queued
             yield "", answer.text, None
@@ -42,5 +43,5 @@ def build(model: TabularModel, service: WebService) -> None:
             else:  # the verdict before its picture, a failure, a note about the wait
                 yield gr.update(), message_text(message), gr.update()
 
-    submit.click(predict, inputs=set(inputs), outputs=[status, verdict, picture], api_name=f"predict_{model.name}")
+    submit.click(predict, inputs=inputs, outputs=[status, verdict, picture], api_name=f"predict_{model.name}")
 
