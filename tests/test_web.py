@@ -72,6 +72,21 @@ def test_a_titanic_age_of_300_shows_the_bots_error_and_queues_nothing(
     assert connection.llen("rq:queue:predict") == 0
 
 
+def test_a_speech_job_waiting_in_line_is_cancelled_from_the_page(web_server, browser, english_speech, redis_server):
+    """Before any speech worker runs: the upload is queued, with the bots' note; Cancel takes it out of line."""
+    page = browser.page()
+    open_tab(page, web_server.url, "Speech")
+    page.locator("#speech-file input[type=file]").set_input_files(str(english_speech[0]))
+    page.locator("#speech-start").click()
+    progress = page.locator("#speech-progress")
+    expect(progress).to_contain_text("Queued as job", timeout=30_000)
+    assert "no worker serves speech" in progress.inner_text()
+    job = re.search(r"job ([0-9a-f]{12})", progress.inner_text()).group(1)
+    page.locator("#speech-cancel").click()
+    expect(progress).to_contain_text(f"Cancelled job {job}.")
+    assert redis.Redis.from_url(redis_server).llen("rq:queue:transcribe") == 0
+
+
 @pytest.fixture(scope="module")
 def speech_worker(web_process_env, english_model, tmp_path_factory):
     """A speech worker with the real Whisper tiny.en (CTranslate2)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from rq.job import JobStatus
 
 from bot.commands import Answer, Commands
 from common import artifacts
@@ -24,6 +25,7 @@ from common.queues import RENDER
 from web.results import OUTBOX, Results
 
 POLL_S = 0.02  # how often a waiting page looks at its job's list (a local Redis LRANGE: microseconds)
+STATUS_EVERY_S = 1.0  # how often it asks RQ whether the job was cancelled in line
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,13 @@ class WebService:
         return answer
 
     async def follow(self, job_id: str, wait_s: float | None = None) -> AsyncIterator[OutboxMessage]:
-        """The job's messages as they come, up to and including its first final one."""
+        """The job's messages as they come, up to and including its first final one.
+
+        Ends early when the job was cancelled while it waited in line (no message will come).
+        """
         seen = 0
         deadline = time.monotonic() + (wait_s or self.wait_s)
+        next_look = time.monotonic() + STATUS_EVERY_S
         while time.monotonic() < deadline:
             messages = self.results.since(job_id, seen)
             seen += len(messages)
@@ -80,8 +86,14 @@ class WebService:
                 yield message
                 if message.final:
                     return
-            if not messages:
-                await asyncio.sleep(POLL_S)
+            if messages:
+                continue
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + STATUS_EVERY_S
+                job = self.commands.queue.fetch(job_id)
+                if job is not None and job.get_status() == JobStatus.CANCELED:
+                    return
+            await asyncio.sleep(POLL_S)
 
     def enqueue_round(self, model: str, who: Visitor) -> Answer:
         """A monitoring round now (scheduler.jobs.round_now on the render queue), under the user's limits."""
