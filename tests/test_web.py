@@ -197,3 +197,24 @@ def test_with_web_users_a_wrong_password_is_refused_and_users_see_only_their_own
     expect(bob.locator("#queue-queues")).to_contain_text("predict")
     assert job not in bob.locator("#queue-mine").inner_text()
     assert job not in bob.locator("#queue-workers").inner_text()
+
+
+def test_the_per_user_limit_counts_each_anonymous_session_and_answers_busy(
+    start_web_server, prediction_workers, new_browser
+):
+    """USER_JOBS_PER_MINUTE=1: a session's second prediction gets the bots' "busy"; another session still gets one."""
+    server = start_web_server(USER_JOBS_PER_MINUTE="1")
+    first = new_browser().page()
+    open_tab(first, server.url, "Iris")
+    first.locator("#predict-iris").click()
+    verdict = first.locator("#verdict-iris textarea")
+    expect(verdict).to_have_value(re.compile("Iris: setosa"), timeout=30_000)
+    expect(first.locator("#status-iris")).to_contain_text("is done", timeout=30_000)  # the picture came too
+    # Gradio drops a click on a button whose event still runs: wait for the event's end.
+    expect(first.locator("#verdict-iris [data-testid=status-tracker]")).to_have_class(re.compile(r"\bhide\b"))
+    first.locator("#predict-iris").click()
+    expect(verdict).to_have_value(re.compile(r"my limit: busy, try again in \d+ s"), timeout=30_000)
+    other = new_browser().page()
+    open_tab(other, server.url, "Iris")
+    other.locator("#predict-iris").click()
+    expect(other.locator("#verdict-iris textarea")).to_have_value(re.compile("Iris: setosa"), timeout=30_000)

@@ -22,10 +22,11 @@ from bot.commands import Answer, Commands
 from common import artifacts
 from common.jobs import DashboardRequest, OutboxMessage, ReplyTo
 from common.queues import RENDER
-from web.results import OUTBOX, Results
+from web.results import OUTBOX, Results, entry_order
 
 POLL_S = 0.02  # how often a waiting page looks at its job's list (a local Redis LRANGE: microseconds)
 STATUS_EVERY_S = 1.0  # how often it asks RQ whether the job was cancelled in line
+STRAGGLER_S = 0.2  # how long after a job's final message an earlier one may still be on its way
 
 
 @dataclass(frozen=True)
@@ -72,23 +73,29 @@ class WebService:
         return answer
 
     async def follow(self, job_id: str, wait_s: float | None = None) -> AsyncIterator[OutboxMessage]:
-        """The job's messages as they come, up to and including its first final one.
+        """The job's messages in the outbox's order as they come, through its first final one.
 
-        Ends early when the job was cancelled while it waited in line (no message will come).
+        After the final one it looks once more, a moment later, for an earlier message another web
+        process had read but not yet stored. Ends early when the job was cancelled in line (no
+        message will come).
         """
-        seen = 0
+        seen: set[str] = set()
         deadline = time.monotonic() + (wait_s or self.wait_s)
         next_look = time.monotonic() + STATUS_EVERY_S
+        final_at: float | None = None
+        final_entry = (0, 0)
         while time.monotonic() < deadline:
-            messages = self.results.since(job_id, seen)
-            seen += len(messages)
-            for message in messages:
+            fresh = [(entry, message) for entry, message in self.results.of_job(job_id) if entry not in seen]
+            for entry, message in fresh:
+                if final_at is not None and entry_order(entry) > final_entry:
+                    continue  # a second run's answer, after the first one's end
+                seen.add(entry)
                 yield message
-                if message.final:
-                    return
-            if messages:
-                continue
-            if time.monotonic() >= next_look:
+                if message.final and final_at is None:
+                    final_at, final_entry = time.monotonic(), entry_order(entry)
+            if final_at is not None and time.monotonic() - final_at >= STRAGGLER_S:
+                return
+            if final_at is None and time.monotonic() >= next_look:
                 next_look = time.monotonic() + STATUS_EVERY_S
                 job = self.commands.queue.fetch(job_id)
                 if job is not None and job.get_status() == JobStatus.CANCELED:
