@@ -34,7 +34,8 @@ def field(feature: Feature, value: FeatureValue) -> gr.components.Component:
         hint = f"{feature.help}: {kind} from {feature.minimum:g} to {feature.maximum:g}{unit}".lstrip(": ")
         if not feature.required:
             hint += "; leave empty for the default" + (f" ({feature.default:g})" if feature.default is not None else "")
-        return gr.Number(value=value, label=label, info=hint, elem_id=f"field-{feature.name}")
+        number = value if isinstance(value, float | int) else None
+        return gr.Number(value=number, label=label, info=hint, elem_id=f"field-{feature.name}")
     choices = list(feature.choices)
     if not feature.required:
         choices = ["", *choices]  # empty: the model's default

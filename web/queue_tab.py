@@ -35,7 +35,7 @@ def workers(jobs: JobQueue) -> list[list[Any]]:
     for worker in Worker.all(connection=jobs.connection):
         job = worker.get_current_job_id()
         found = jobs.fetch(job) if job else None
-        doing = KINDS.get(found.func_name, "a job") if found is not None else "idle"
+        doing = KINDS.get(found.func_name or "", "a job") if found is not None else "idle"
         rows.append([worker.name, ", ".join(worker.queue_names()), worker.get_state(), doing])
     return sorted(rows)
 
