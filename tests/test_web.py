@@ -25,6 +25,12 @@ def open_tab(page, url: str, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def asked_only_the_server(browser, url: str) -> None:
+    """Nothing left the machine: every request the page made went to the web server itself."""
+    hosts = {urlsplit(seen).netloc for seen in browser.requests if not seen.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(url).netloc}, hosts
+
+
 def fill(page, field: str, value: str) -> None:
     box = page.locator(f"#field-{field} input").first
     box.fill(value)
@@ -47,9 +53,7 @@ def test_the_iris_form_gives_the_verdict_and_its_picture(web_server, prediction_
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("MLCHAT_SCREENSHOTS") == "1":  # the README's picture: MLCHAT_SCREENSHOTS=1 pytest ...
         (REPO / "docs" / "web-iris.png").write_bytes(shot)
-    # Nothing left the machine: every request went to the web server itself.
-    hosts = {urlsplit(url).netloc for url in browser.requests if not url.startswith(("data:", "blob:"))}
-    assert hosts == {urlsplit(web_server.url).netloc}, hosts
+    asked_only_the_server(browser, web_server.url)
 
 
 def test_a_titanic_age_of_300_shows_the_bots_error_and_queues_nothing(
@@ -128,6 +132,7 @@ def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
     track = page.locator("#speech-player track")
     expect(track).to_have_count(1, timeout=30_000)  # the upload is converted to a playable mp4 first
     assert track.get_attribute("src"), "the subtitles' URL"
+    asked_only_the_server(browser, web_server.url)
 
 
 def test_the_monitoring_tab_plots_the_history_after_a_scheduler_round(
@@ -146,6 +151,7 @@ def test_the_monitoring_tab_plots_the_history_after_a_scheduler_round(
     picture.wait_for(timeout=60_000)
     assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) > 300
     expect(page.locator("#monitor-status-titanic")).to_contain_text("Titanic")
+    asked_only_the_server(browser, web_server.url)  # the plots' scripts included
 
 
 def log_in(page, url: str, user: str, password: str) -> None:
