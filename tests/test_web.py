@@ -224,3 +224,13 @@ def test_the_per_user_limit_counts_each_anonymous_session_and_answers_busy(
     open_tab(other, server.url, "Iris")
     other.locator("#predict-iris").click()
     expect(other.locator("#verdict-iris textarea")).to_have_value(re.compile("Iris: setosa"), timeout=30_000)
+
+
+def test_web_root_path_prefixes_the_pages_own_urls(start_web_server):
+    """Behind a proxy at /mlchat: the process serves at /, and the page asks for its files under the prefix."""
+    import urllib.request
+
+    server = start_web_server(WEB_ROOT_PATH="/mlchat")
+    with urllib.request.urlopen(server.url, timeout=10) as response:
+        page = response.read().decode()
+    assert f'"root":"{server.url}mlchat"' in page

@@ -49,7 +49,7 @@ def test_a_malformed_web_setting_is_refused_naming_the_variable(monkeypatch, nam
 
 
 def test_the_url_printed_for_a_wildcard_address_is_loopback():
-    assert WebSettings(WEB_LISTEN="0.0.0.0:8080", WEB_PUBLIC=True, WEB_ROOT_PATH="/ml").url == "http://127.0.0.1:8080/ml/"
+    assert WebSettings(WEB_LISTEN="0.0.0.0:8080", WEB_PUBLIC=True, WEB_ROOT_PATH="/ml").url == "http://127.0.0.1:8080/"
     assert WebSettings().url == "http://127.0.0.1:7860/"
 
 

@@ -73,7 +73,8 @@ def build(settings: Settings | None = None) -> Built:
 def serve(built: Built) -> int:
     built.pump.start()
     web = built.settings.web
-    logger.info("serving the web front end at %s", built.url)
+    behind = f" (behind a proxy at {web.WEB_ROOT_PATH}/)" if web.WEB_ROOT_PATH else ""
+    logger.info("serving the web front end at %s%s", built.url, behind)
     try:
         uvicorn.run(built.app, host=web.host, port=web.port, log_level="warning", proxy_headers=True)
     finally:

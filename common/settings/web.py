@@ -59,10 +59,11 @@ class WebSettings(Area):
 
     @property
     def url(self) -> str:
-        """Where a browser on this machine finds it (a wildcard address: on loopback)."""
+        """Where a browser on this machine finds it (a wildcard address: on loopback). The process serves
+        at /; WEB_ROOT_PATH is the prefix a reverse proxy adds (and strips) in front of it."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104 - a comparison
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{self.port}{self.WEB_ROOT_PATH}/"
+        return f"http://{shown}:{self.port}/"
 
 
 def is_loopback(host: str) -> bool:
