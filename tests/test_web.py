@@ -135,6 +135,20 @@ def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
     asked_only_the_server(browser, web_server.url)
 
 
+def test_a_video_link_is_transcribed_by_the_speech_worker(web_server, speech_worker, browser, media_server):
+    """The lab's "Whisper from YouTube": a link in (here the tests' local media server), the text out."""
+    page = browser.page()
+    open_tab(page, web_server.url, "Speech")
+    page.locator("#speech-link textarea, #speech-link input").first.fill(f"{media_server}/english.wav")
+    page.locator("#speech-language input").fill("en")
+    page.locator("#speech-language input").press("Enter")
+    page.locator("#speech-start").click()
+    transcript = page.locator("#speech-transcript textarea")
+    expect(transcript).to_have_value(re.compile("Transcript"), timeout=120_000)
+    assert "speech into text" in transcript.input_value().lower()
+    expect(page.locator("#speech-files a[download$='.vtt']")).to_have_count(1, timeout=30_000)
+
+
 def test_the_monitoring_tab_plots_the_history_after_a_scheduler_round(
     web_server, web_process_env, prediction_workers, browser
 ):

@@ -52,6 +52,8 @@ def web_env(redis_server: str, model_dir: Path, data_dir: Path, titanic_csv: Pat
     return {
         **os.environ, "REDIS_URL": redis_server, "MODEL_DIR": str(model_dir), "DATA_DIR": str(data_dir),
         "TITANIC_URL": str(titanic_csv), "PYTHONUNBUFFERED": "1", "no_proxy": "127.0.0.1,localhost",
+        # Links to the tests' local media server (tests/speech_fixtures.py) pass as an intranet host would.
+        "PRIVATE_VIDEO_HOSTS": "127.0.0.1",
     }  # fmt: skip
 
 
