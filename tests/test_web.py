@@ -107,8 +107,8 @@ def speech_worker(web_process_env, english_model, tmp_path_factory):
 def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
     web_server, speech_worker, browser, english_speech, tmp_path
 ):
-    """espeak-ng English in a video, uploaded: real tiny.en text, a working .srt download, the player with cues."""
-
+    """espeak-ng English in a video, uploaded: the worker's progress, real tiny.en text, a working .srt
+    download, the player with the subtitles."""
     from tests.speech_fixtures import mux_video  # a plugin of this module: imported by then
 
     clip = mux_video(english_speech[0], tmp_path / "english-clip.mp4")
@@ -117,9 +117,17 @@ def test_an_uploaded_clip_is_transcribed_with_progress_downloads_and_subtitles(
     page.locator("#speech-file input[type=file]").set_input_files(str(clip))
     page.locator("#speech-language input").fill("en")
     page.locator("#speech-language input").press("Enter")
+    # Every text the progress line shows, as the page renders it.
+    page.evaluate("""() => { window.shown = [];
+        new MutationObserver(() => window.shown.push(document.querySelector('#speech-progress').innerText))
+            .observe(document.querySelector('#speech-progress'), {subtree: true, childList: true, characterData: true});
+    }""")
     page.locator("#speech-start").click()
     transcript = page.locator("#speech-transcript textarea")
     expect(transcript).to_have_value(re.compile("Transcript"), timeout=120_000)
+    shown = " | ".join(page.evaluate("() => window.shown"))
+    assert "Queued as job" in shown or "Working on it" in shown, shown
+    assert "Recognising speech" in shown or "Decoding the audio" in shown, shown  # the worker's own words
     heard = transcript.input_value().lower()
     assert "lazy dog" in heard and "speech into text" in heard, heard
     expect(page.locator("#speech-progress")).to_contain_text("is done", timeout=30_000)
