@@ -47,9 +47,10 @@ def field(feature: Feature, value: FeatureValue) -> gr.components.Component:
 
 def fields(model: TabularModel) -> list[gr.components.Component]:
     start = example_values(model)
-    # The defaults of optional fields stay empty: the model fills them as in chat.
-    return [field(feature, start.get(feature.name) if feature.required or _in_example(model.schema, feature)
-                  else None) for feature in model.schema.features]  # fmt: skip
+    schema = model.schema
+    given = {f.name for f in schema.features if f.required or f" {f.name}=" in schema.example}
+    # Optional fields the example leaves out stay empty: the model fills them in, as in chat.
+    return [field(feature, start.get(feature.name) if feature.name in given else None) for feature in schema.features]
 
 
 def command_text(schema: ModelSchema, values: Sequence[FeatureValue]) -> str:
@@ -60,10 +61,6 @@ def command_text(schema: ModelSchema, values: Sequence[FeatureValue]) -> str:
             continue
         words.append(f"{feature.name}={_shown(value)}")
     return " ".join(words)
-
-
-def _in_example(schema: ModelSchema, feature: Feature) -> bool:
-    return f" {feature.name}=" in schema.example
 
 
 def _shown(value: FeatureValue) -> str:
