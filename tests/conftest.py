@@ -27,7 +27,7 @@ from workers import context
 from workers.heartbeat import HeartbeatWorker, Liveness
 
 # The emulators and bot processes, as fixtures every test module can take.
-pytest_plugins = ["tests.chat_fixtures", "tests.web_fixtures"]
+pytest_plugins = ["tests.chat_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 TITANIC_CSV = Path(os.environ.get("TITANIC_CSV", REPO.parent / "shared" / "data" / "titanic.csv"))
