@@ -1,12 +1,12 @@
 """Prediction latency and throughput through the real queue, side by side with in-process calls.
 
-    python bench/predict.py [--requests 300] [--jobs 3000]
+    python bench/predict.py [--requests 300] [--jobs 3000] [--rounds 3]
 
 Starts its own redis-server on a free port, trains the models into a temporary registry, and
 starts `python -m workers` processes: one on `predict`, one on `render`. Prints:
 - p50/p95 latency, command text -> parse -> Redis -> worker -> outbox -> reply, one request at a time;
 - the same for the model called in-process, and the ratio;
-- jobs/s of one worker process on a pre-filled queue;
+- jobs/s of one worker process on a pre-filled queue, with METRICS_LISTEN off and on (in turns);
 - the picture's rendering time, measured apart (it runs on its own queue, off the text path).
 """
 
@@ -35,6 +35,7 @@ from harness import (
 
 from bot.commands import Commands
 from bot.parsing import parse
+from common.embedded_redis import free_port
 from common.jobs import PredictionResult, ReplyTo
 from common.outbox import OutboxReader
 from common.queues import JobQueue
@@ -92,11 +93,16 @@ def render_times(cache: ModelCache, model: str, count: int) -> list[float]:
     return times
 
 
+def _rates(values: list[float]) -> str:
+    return "/".join(f"{value:.0f}" for value in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300, help="sequential requests per model")
     parser.add_argument("--jobs", type=int, default=3000, help="jobs for the throughput run")
     parser.add_argument("--titanic-csv", default=DEFAULT_TITANIC_CSV)
+    parser.add_argument("--rounds", type=int, default=3, help="throughput runs with metrics off and on, each")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -125,8 +131,17 @@ def main() -> None:
             for worker in workers:
                 stop(worker)
             workers = []
-            rate = drain_rate(connection, env, args.jobs, processes=1)
+            # Metrics off and on in turns (a shared machine's load drifts): the cost of the counters and
+            # histograms each job writes to the supervisor's multiprocess files.
+            off, on = [], []
+            for _ in range(args.rounds):
+                off.append(drain_rate(connection, env, args.jobs, processes=1))
+                metered = {**env, "METRICS_LISTEN": f"127.0.0.1:{free_port()}"}
+                on.append(drain_rate(connection, metered, args.jobs, processes=1))
+            rate, metered_rate = statistics.median(off), statistics.median(on)
             print(f"throughput: {rate:.0f} jobs/s for one worker process ({args.jobs} iris jobs, text answers only)")
+            print(f"with METRICS_LISTEN: {metered_rate:.0f} jobs/s ({(metered_rate / rate - 1) * 100:+.1f} %; "
+                  f"medians of {args.rounds} runs each, in turns: off {_rates(off)}, on {_rates(on)})")
             for model in COMMANDS:
                 times = render_times(cache, model, 20)
                 print(

@@ -16,6 +16,7 @@ from bot.redaction import redact_logs
 from common.connection import connect, redact, resolve_url
 from common.entrypoint import configure_logging, run
 from common.errors import SettingsError
+from common.metrics.serve import serve_metrics
 from common.queues import JobQueue
 from common.settings import load_settings
 from common.subscriptions import Subscriptions, from_settings
@@ -48,6 +49,7 @@ def main() -> int:
     url = resolve_url(settings.redis.REDIS_URL, settings.storage.DATA_DIR)  # the embedded server's, if unset
     connection = connect(url, settings.storage.DATA_DIR)
     queue = JobQueue(connection)
+    serve_metrics(settings.metrics)  # METRICS_LISTEN unset: nothing
     # Chat users share the workers: each gets a rate limit. The console is its operator's own.
     limits = None if args.platform == "console" else Limits(connection, queue, LimitOptions(
         jobs_per_window=settings.limits.USER_JOBS_PER_MINUTE, max_queue_length=settings.limits.MAX_QUEUE_LENGTH

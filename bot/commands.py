@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rq.command import send_stop_job_command
 from rq.job import JobStatus
@@ -17,6 +17,7 @@ from rq.job import JobStatus
 from bot.access import Access, NotAllowed
 from bot.job_lookup import find_job
 from bot.limits import Limits
+from bot.metrics_updates import counts_updates, refusal_reason
 from bot.parsing import (
     SETTINGS_HELP,
     ChatConfig,
@@ -29,6 +30,8 @@ from bot.parsing import (
     parse,
     spoken_language,
 )
+from bot.platform import Buttons
+from bot.presses import cancel_button, parse_press
 from bot.queue_watch import QueueWatch
 from bot.replies import acknowledgement, help_text, ordinal, subscribed, unsubscribed
 from bot.stats import stats_text
@@ -36,6 +39,7 @@ from common import artifacts, durations, usage
 from common.chat_settings import ChatSettingsStore
 from common.errors import BadCommand, Busy, UserError
 from common.jobs import DashboardRequest, PredictionRequest, ReplyTo, TranscriptionRequest, cancel_key
+from common.metrics import events as metric_events
 from common.queues import PREDICT, RENDER, TRANSCRIBE, Enqueued, JobQueue
 from common.settings import YOUTUBE_HOSTS
 from common.subscriptions import Subscriber, Subscriptions
@@ -63,6 +67,8 @@ class Answer:
     # A refusal this chat had lately: say nothing where the platform allows (Discord must answer:
     # only the sender sees it).
     quiet: bool = False
+    buttons: Buttons = ()  # under the answer: Cancel under a speech job's acknowledgement
+    refusal: str | None = None  # why it was refused (limit, access, bad_input), for the metrics
 
 
 class Commands:
@@ -80,6 +86,7 @@ class Commands:
         self.links = links or LinkPolicy(frozenset(YOUTUBE_HOSTS.split(",")))
         self.resolve = resolve
 
+    @counts_updates()
     def handle(self, text: str, reply: ReplyTo, *, chat_admin: bool = True) -> Answer:
         """``chat_admin``: the sender may change this chat's settings (the adapter asks the platform)."""
         try:
@@ -126,6 +133,7 @@ class Commands:
         )
         return self._enqueue_speech(request)
 
+    @counts_updates()
     def transcribe_upload(
         self, task: str | None, reply: ReplyTo, data: bytes, filename: str, language: str | None = None, *,
         admitted: bool = False,
@@ -164,7 +172,39 @@ class Commands:
             TRANSCRIBE, "workers.speech.job.run", request.to_dict(), timeout=timeout, retries=0
         )
         logger.info("queued %s job %s for %s", request.task, enqueued.job_id, request.source_id)
-        return self._acknowledged(enqueued, TRANSCRIBE, request.reply)
+        answer = self._acknowledged(enqueued, TRANSCRIBE, request.reply)
+        return replace(answer, buttons=cancel_button(enqueued.job_id))
+
+    @counts_updates()
+    def press(self, data: str, reply: ReplyTo) -> Answer:
+        """A button under one of the bot's messages, pressed by ``reply.user`` in ``reply.chat``.
+
+        Handled as that user's own command: the same access rules and limits, and only a job of this
+        chat is found (the data may be forged: bot/presses.py). Cancel is for the job's own sender;
+        English and "Transcribe as" queue a new job for the presser on the same source, reusing the
+        audio the first job kept (or the cached transcript) where it can.
+        """
+        try:
+            self._check(reply)
+            press = parse_press(data)
+            job = find_job(self.queue, press.job_id, reply)
+            if job is None or job.func_name != "workers.speech.job.run":
+                return Answer("That job is gone (finished jobs are forgotten after a while); send it again.")
+            first = TranscriptionRequest.from_dict(job.args[0])
+            if press.action == "cancel":
+                if first.reply.user != reply.user:
+                    return Answer(f"Only the one who sent job {job.id} can stop it.")
+                return Answer(self._job_control(JobControl(action="cancel", job_id=job.id), reply))
+            self._check(reply, speech=True)
+            outcome = job.return_value() if job.is_finished else None
+            kept = outcome.get("audio") if isinstance(outcome, dict) else None
+            again = replace(
+                first, reply=reply, task=press.action, files=self.chat_settings.get(reply).files,
+                language=press.language or first.language, artifact=kept or first.artifact,
+            )  # fmt: skip
+            return self._enqueue_speech(again)
+        except UserError as exc:
+            return _refused(exc)
 
     def _acknowledged(self, enqueued: Enqueued, queue: str, reply: ReplyTo, *, quick: bool = False) -> Answer:
         """The acknowledgement; it says so when no live worker serves ``queue`` (the job would wait unseen)."""
@@ -182,6 +222,7 @@ class Commands:
         seconds = durations.wait_s(typical, position, self.watch.live_workers(queue))
         return durations.about(seconds) if seconds is not None else ""
 
+    @counts_updates(refusals_only=True)
     def admit(self, reply: ReplyTo, queue: str) -> Answer | None:
         """Count a job the adapter is about to fetch an attachment for: a refusal or 'busy' answer, or None.
 
@@ -258,6 +299,7 @@ class Commands:
             return f"Job {job.id} is {status.value if status else 'unknown'}."
         if status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}:
             job.cancel()
+            metric_events.job_finished(job, "cancelled")
             return f"Cancelled job {job.id}."
         if status == JobStatus.STARTED:
             # A SimpleWorker cannot kill its own job: long jobs watch this flag between steps.
@@ -268,7 +310,7 @@ class Commands:
 
 
 def _refused(exc: UserError) -> Answer:
-    return Answer(str(exc), quiet=isinstance(exc, NotAllowed) and exc.quiet)
+    return Answer(str(exc), quiet=isinstance(exc, NotAllowed) and exc.quiet, refusal=refusal_reason(exc))
 
 
 def _models(command: Subscription, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ import time
 import redis
 
 from common.jobs import OutboxMessage
+from common.metrics import events as metric_events
 
 TTL_S = 24 * 3600  # a job runs again within minutes (a lost worker, a Redis outage); a day is ample
 CLAIM_STALE_S = 120.0  # longer than a send with its retries normally takes
@@ -47,6 +48,7 @@ class DeliveredParts:
     def __init__(self, connection: redis.Redis, outbox: str, consumer: str, *, stale_s: float = CLAIM_STALE_S) -> None:
         self.connection = connection
         self.prefix = f"delivered:{outbox}:"
+        self.platform = metric_events.platform_of(outbox)
         self.consumer = consumer
         self.stale_s = stale_s
         self._claim = connection.register_script(CLAIM_SCRIPT)
@@ -63,6 +65,8 @@ class DeliveredParts:
         result = int(self._claim(keys=[key], args=[piece, self.consumer, f"{time.time():.3f}", self.stale_s, TTL_S]))
         if result < 0:
             raise InFlight(piece)
+        if result == 0:
+            metric_events.repeat_dropped(self.platform)
         return result == 1
 
     def mark(self, key: str, *pieces: str) -> None:

@@ -8,6 +8,7 @@ restart continues with the next piece, and a job that ran twice is shown once.
 Per job, the acknowledgement message is remembered in Redis (:class:`AckStore`): progress is
 edited into it, throttled, and the results reply to the user's message. A quick job's
 acknowledgement is held for about a second, and its answer sent alone if it comes (:mod:`bot.quick`).
+Progress shows a Cancel button; a worker's buttons go under the last piece of its text (bot.presses).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from bot.delivered import ANSWERED, DeliveredParts, InFlight, part_name
 from bot.parts import Part, message_parts
 from bot.platform import Ack as Ack
 from bot.platform import AckStore as AckStore
-from bot.platform import DeliveryError, Platform, Undeliverable
+from bot.platform import Buttons, DeliveryError, Platform, Undeliverable
 from bot.platform import RetryLater as RetryLater
 from bot.platform import Transient as Transient
+from bot.presses import cancel_button, message_buttons
 from bot.quick import QuickAnswers
 from bot.replies import delivery_notice, message_text
 from bot.text_split import clip
@@ -156,9 +158,12 @@ class Delivery:
         completes = [VERDICT] if message.result is not None and (ack is None or held is not None) else []
         completes += [ANSWERED] if message.final else []
         parts = await message_parts(message, self.connection, self.platform)
+        # The worker's buttons go under the last piece of text (a transcript's, before its files).
+        texts = [number for number, part in enumerate(parts) if isinstance(part, str)]
         for number, part in enumerate(parts):
             if self.delivered.claim(key, f"{name}:{number}"):  # else sent before: a rerun or a restart
-                await self._retrying(functools.partial(self._send_part, reply, ack, part))
+                buttons = message_buttons(message) if texts and number == texts[-1] else ()
+                await self._retrying(functools.partial(self._send_part, reply, ack, part, buttons))
                 self.delivered.mark(key, f"{name}:{number}", *(completes if number == len(parts) - 1 else ()))
         if completes and not parts:
             self.delivered.mark(key, *completes)
@@ -169,7 +174,7 @@ class Delivery:
             self._last_edit.pop(message.job_id, None)
         if message.final and ack is not None and ack.shows == "progress":
             notice = delivery_notice(message)
-            await self._retrying(lambda: self.platform.edit_text(ack, notice))
+            await self._retrying(lambda: self.platform.edit_text(ack, notice))  # its Cancel button goes
             self.acks.remember(message.job_id, replace(ack, shows="result"))
 
     async def _send_once(self, key: str, piece: str, reply: ReplyTo, ack: Ack | None, text: str) -> None:
@@ -184,8 +189,9 @@ class Delivery:
         if message.kind != "progress" and not self.delivered.claim(key, piece):
             return  # shown before: the job ran twice, or the entry is read again after a restart
         ack = await self._wait_for_ack(message.job_id)
+        buttons = cancel_button(message.job_id) if message.kind == "progress" and message.job_id else ()
         if ack is None:
-            message_id = await self._retrying(lambda: self.platform.send_text(reply, None, text))
+            message_id = await self._retrying(lambda: self.platform.send_text(reply, None, text, buttons))
             if message.job_id:
                 shows = "progress" if message.kind == "progress" else "result"
                 self.acks.remember(message.job_id, Ack(reply.chat, message_id, shows=shows))
@@ -193,15 +199,15 @@ class Delivery:
             if time.monotonic() - self._last_edit.get(message.job_id, -1e9) < self.edit_interval_s:
                 self._pending_edit[message.job_id] = text  # shown by _flush_progress when due
                 return
-            await self._edit(message.job_id, ack, text, "progress")
+            await self._edit(message.job_id, ack, text, "progress", buttons)
         else:
             self._pending_edit.pop(message.job_id, None)
             await self._edit(message.job_id, ack, text, "result")
         if message.kind != "progress":
             self.delivered.mark(key, piece)
 
-    async def _edit(self, job_id: str, ack: Ack, text: str, shows: str) -> None:
-        await self._retrying(lambda: self.platform.edit_text(ack, text))
+    async def _edit(self, job_id: str, ack: Ack, text: str, shows: str, buttons: Buttons = ()) -> None:
+        await self._retrying(lambda: self.platform.edit_text(ack, text, buttons))
         self._last_edit[job_id] = time.monotonic()
         self.acks.remember(job_id, replace(ack, shows=shows))
 
@@ -264,7 +270,7 @@ class Delivery:
             ack = self.acks.get(job_id)
             if ack is not None and ack.shows != "result":
                 try:
-                    await self._edit(job_id, ack, text, "progress")
+                    await self._edit(job_id, ack, text, "progress", cancel_button(job_id))
                 except DeliveryError as exc:
                     logger.info("progress of job %s not shown: %s", job_id, exc)
 
@@ -275,9 +281,9 @@ class Delivery:
             await asyncio.sleep(0.05)
         return ack
 
-    async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: Part) -> str:
+    async def _send_part(self, reply: ReplyTo, ack: Ack | None, part: Part, buttons: Buttons = ()) -> str:
         if isinstance(part, str):
-            return await self.platform.send_text(reply, ack, part)
+            return await self.platform.send_text(reply, ack, part, buttons)
         data, filename, caption, picture = part
         return await self.platform.send_file(reply, ack, data, filename, caption, picture=picture)
 

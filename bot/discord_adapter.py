@@ -34,6 +34,8 @@ from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, RetryLater, Transient, Undeliverable, consumer_slot
 from bot.discord_commands import register as register_commands
 from bot.discord_identify import identify_turn
+from bot.metrics_discord import trace_config
+from bot.platform import Buttons
 from bot.quick import QuickAnswers
 from common.errors import StartupError
 from common.jobs import ReplyTo
@@ -60,7 +62,9 @@ class DiscordPlatform:
     def __init__(self, client: discord.Client) -> None:
         self.client = client
 
-    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str:
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str, buttons: Buttons = ()) -> str:
+        if buttons:
+            return await self._send(reply, ack, content=text, view=_view(buttons))
         return await self._send(reply, ack, content=text)
 
     async def send_file(
@@ -71,14 +75,15 @@ class DiscordPlatform:
     async def show_activity(self, reply: ReplyTo) -> None:
         """Nothing to add: the deferred interaction response already shows "thinking"."""
 
-    async def edit_text(self, ack: Ack, text: str) -> None:
+    async def edit_text(self, ack: Ack, text: str, buttons: Buttons = ()) -> None:
+        view = _view(buttons) if buttons else None  # None: the message's buttons go
         async with _mapped_errors():
             if _token_alive(ack):
                 # The ack is the interaction's original response, which Discord addresses as @original.
-                await self._webhook(ack).edit_message("@original", content=text)  # type: ignore[call-overload]
+                await self._webhook(ack).edit_message("@original", content=text, view=view)  # type: ignore[call-overload]
             else:
                 channel = self.client.get_partial_messageable(int(ack.chat))
-                await channel.get_partial_message(int(ack.message)).edit(content=text)
+                await channel.get_partial_message(int(ack.message)).edit(content=text, view=view)
 
     async def _send(self, reply: ReplyTo, ack: Ack | None, **message: object) -> str:
         async with _mapped_errors():
@@ -96,6 +101,19 @@ class DiscordPlatform:
 
     def _webhook(self, ack: Ack) -> discord.Webhook:
         return discord.Webhook.partial(int(ack.app or 0), ack.token or "", client=self.client)
+
+
+def _view(buttons: Buttons) -> discord.ui.View:
+    """One row of buttons whose custom_id is the press's data (bot/presses.py).
+
+    The view is stopped before it is sent, so that discord.py keeps no state per message: a press
+    arrives in on_interaction, in whichever bot process claims it, also after a restart.
+    """
+    view = discord.ui.View(timeout=None)
+    for label, data in buttons:
+        view.add_item(discord.ui.Button(label=label, custom_id=data, style=discord.ButtonStyle.secondary))
+    view.stop()
+    return view
 
 
 def _token_alive(ack: Ack) -> bool:
@@ -133,6 +151,7 @@ class _Client(discord.AutoShardedClient):
         # Slash commands need no privileged intents; guild_ready_timeout only delays on_ready.
         super().__init__(
             intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, shard_count=bot.shard_count,
+            http_trace=trace_config(),
             shard_ids=list(bot.shard_ids) if bot.shard_ids else None,  # type: ignore[arg-type]  # None: all
         )
         self.bot = bot
@@ -156,6 +175,10 @@ class _Client(discord.AutoShardedClient):
         # Instead of discord.py's 5 s between this process's shards: turns shared with every process.
         await identify_turn(self.bot.connection, f"bot:discord:{self.application_id}", shard_id or 0,
                             self.max_concurrency)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type == discord.InteractionType.component:  # a button under one of our messages
+            await self.bot.press(interaction, str((interaction.data or {}).get("custom_id", "")))
 
     async def on_shard_ready(self, shard_id: int) -> None:
         logger.info("Discord shard %s of %s is ready", shard_id, self.shard_count)
@@ -228,6 +251,12 @@ class DiscordBot:
             interaction, lambda reply: asyncio.to_thread(self.commands.handle, text, reply, chat_admin=admin)
         )
 
+    async def press(self, interaction: discord.Interaction, data: str) -> None:
+        """A button: its job's answer in the channel; a refusal or "Stopping job ..." to the presser only."""
+        await self._answer(
+            interaction, lambda reply: asyncio.to_thread(self.commands.press, data, reply), private_notes=True
+        )
+
     async def speech(
         self, interaction: discord.Interaction, task: str, link: str | None, file: discord.Attachment | None,
         language: str | None,
@@ -265,7 +294,10 @@ class DiscordBot:
 
         await self._answer(interaction, upload)
 
-    async def _answer(self, interaction: discord.Interaction, work: Callable[[ReplyTo], Awaitable[Answer]]) -> None:
+    async def _answer(
+        self, interaction: discord.Interaction, work: Callable[[ReplyTo], Awaitable[Answer]], *,
+        private_notes: bool = False,
+    ) -> None:
         # Every connected bot process gets each interaction: the first to claim it answers.
         if not self.connection.set(f"interaction:{interaction.id}", self.consumer, nx=True, ex=TOKEN_LIFETIME_S):
             return
@@ -278,7 +310,9 @@ class DiscordBot:
             # A slow answer (a link's DNS lookup, reading a file, a busy Redis) must not miss Discord's 3 s window.
             await interaction.response.defer(thinking=True)
             answer = await handling
-            message_id: int | None = (await interaction.edit_original_response(content=answer.text)).id
+            view = _view(answer.buttons) if answer.buttons else None
+            edited = await interaction.edit_original_response(content=answer.text, view=view)
+            message_id: int | None = edited.id
         else:
             if answer.job_id and answer.quick and self.quick.window_s:
                 # "Thinking..." answers within the 3 s; the answer fills it (bot.quick), else the ack does.
@@ -286,10 +320,15 @@ class DiscordBot:
                 placeholder = self._ack(interaction, deferred.message_id if deferred else None)
                 await asyncio.to_thread(self.quick.hold, answer.job_id, reply, answer.text, placeholder)
                 return
-            if answer.quiet:  # an interaction must be answered: this refusal only its sender sees
+            if answer.quiet or (private_notes and answer.job_id is None):
+                # An interaction must be answered: this refusal only its sender sees.
                 await interaction.response.send_message(answer.text, ephemeral=True)
                 return
-            message_id = (await interaction.response.send_message(answer.text)).message_id
+            if answer.buttons:
+                sent = await interaction.response.send_message(answer.text, view=_view(answer.buttons))
+            else:
+                sent = await interaction.response.send_message(answer.text)
+            message_id = sent.message_id
         if answer.job_id and message_id is not None:
             self.acks.remember(answer.job_id, self._ack(interaction, message_id))
 

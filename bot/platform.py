@@ -14,6 +14,8 @@ import redis
 
 from common.jobs import ReplyTo
 
+Buttons = tuple[tuple[str, str], ...]  # (label, data) under a message, in one row (bot/presses.py)
+
 ACK_TTL_S = 2 * 24 * 3600
 
 
@@ -55,13 +57,14 @@ class Platform(Protocol):
     caption_limit: int
     upload_limit: int
 
-    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str: ...
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str, buttons: Buttons = ()) -> str: ...
 
     async def send_file(
         self, reply: ReplyTo, ack: Ack | None, data: bytes, filename: str, caption: str, *, picture: bool
     ) -> str: ...
 
-    async def edit_text(self, ack: Ack, text: str) -> None: ...
+    async def edit_text(self, ack: Ack, text: str, buttons: Buttons = ()) -> None:
+        """``text`` with ``buttons`` instead of what the message showed (no buttons: none are left)."""
 
     async def show_activity(self, reply: ReplyTo) -> None:
         """An "uploading a photo" sign while a held answer's picture is drawn (where the platform has one)."""

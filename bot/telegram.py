@@ -19,7 +19,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis
-from telegram import Bot, BotCommand, InputFile, Message, ReplyParameters, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -35,6 +44,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
+    CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -43,6 +53,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Answer, Commands
 from bot.delivery import Ack, AckStore, Delivery, DeliveryError, RetryLater, Transient, Undeliverable, consumer_slot
+from bot.metrics_telegram import MeteredRequest
+from bot.platform import Buttons
 from bot.quick import QuickAnswers
 from bot.telegram_limiter import SharedRateLimiter
 from bot.telegram_receive import Webhook, drop_repeats, receive
@@ -86,9 +98,11 @@ class TelegramPlatform:
     def __init__(self, application: Application) -> None:
         self.bot = application.bot
 
-    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str:
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str, buttons: Buttons = ()) -> str:
         async with _mapped_errors():
-            sent = await self.bot.send_message(int(reply.chat), text, reply_parameters=_replying(reply))
+            sent = await self.bot.send_message(
+                int(reply.chat), text, reply_parameters=_replying(reply), reply_markup=_keyboard(buttons)
+            )
         return str(sent.message_id)
 
     async def send_file(
@@ -106,10 +120,12 @@ class TelegramPlatform:
                 )
         return str(sent.message_id)
 
-    async def edit_text(self, ack: Ack, text: str) -> None:
+    async def edit_text(self, ack: Ack, text: str, buttons: Buttons = ()) -> None:
         try:
             async with _mapped_errors():
-                await self.bot.edit_message_text(text, chat_id=int(ack.chat), message_id=int(ack.message))
+                await self.bot.edit_message_text(
+                    text, chat_id=int(ack.chat), message_id=int(ack.message), reply_markup=_keyboard(buttons)
+                )
         except Undeliverable as exc:
             if "not modified" not in str(exc):
                 raise
@@ -120,6 +136,13 @@ class TelegramPlatform:
                 await self.bot.send_chat_action(int(reply.chat), ChatAction.UPLOAD_PHOTO)
         except DeliveryError as exc:  # only a sign of life: the answer follows anyway
             logger.info("chat action in %s not shown: %s", reply.chat, exc)
+
+
+def _keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    """An inline keyboard of one row; None (no keyboard, and an edit removes the old one) without buttons."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
 
 
 def _replying(reply: ReplyTo) -> ReplyParameters | None:
@@ -168,6 +191,7 @@ def build_application(
         .base_file_url(api_url.removesuffix("/bot").rstrip("/") + "/file/bot")
         .local_mode(local_mode)  # a local server's getFile names a path on its disk: read from there
         .rate_limiter(limiter)
+        .request(MeteredRequest(connection_pool_size=256)).get_updates_request(MeteredRequest())
         .concurrent_updates(True)
         .build()
     )
@@ -201,6 +225,7 @@ class TelegramBot:
         self.application.add_handler(
             MessageHandler(MEDIA, self._on_media)  # without a caption: as the chat's voice setting says
         )
+        self.application.add_handler(CallbackQueryHandler(self._on_press))  # a button under an answer
         self.application.add_error_handler(self._on_error)
 
     def run(self) -> int:
@@ -275,13 +300,30 @@ class TelegramBot:
         if answer is not None:
             await self._answer(message, answer)
 
+    async def _on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        if not isinstance(message, Message):  # too old for Telegram to show the bot: nothing to answer under
+            await query.answer("That message is too old; send the command again.")
+            return
+        reply = ReplyTo(outbox=OUTBOX, chat=str(message.chat_id), message=str(message.message_id),
+                        user=str(query.from_user.id))
+        answer = await asyncio.to_thread(self.commands.press, query.data or "", reply)
+        if answer.job_id is None:  # a refusal or "Stopping job ...": a notice only the presser sees
+            await query.answer(None if answer.quiet else answer.text[:200])
+            return
+        await query.answer()
+        await self._answer(message, answer)
+
     async def _answer(self, message: Message, answer: Answer) -> None:
         if answer.quiet:
             return
         if answer.job_id and answer.quick and self.quick.window_s:  # the answer alone, if it comes in time
             await asyncio.to_thread(self.quick.hold, answer.job_id, _reply_to(message), answer.text)
             return
-        sent = await message.reply_text(answer.text, do_quote=True)
+        sent = await message.reply_text(answer.text, do_quote=True, reply_markup=_keyboard(answer.buttons))
         if answer.job_id:
             self.acks.remember(answer.job_id, Ack(chat=str(sent.chat_id), message=str(sent.message_id)))
 

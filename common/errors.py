@@ -34,7 +34,9 @@ class BadCommand(UserError):
 
 
 class VideoRejected(UserError):
-    pass
+    def __init__(self, message: str, *, buttons: list[list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.buttons = buttons or []  # [label, action] under the refusal (bot/presses.py)
 
 
 class Busy(UserError):

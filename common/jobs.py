@@ -124,3 +124,6 @@ class OutboxMessage(_Plain):
     # under which a bot remembers it delivered it, so a job that runs twice is shown once. Empty: the
     # bot names it by kind and filename.
     part: str = ""
+    # Buttons under it, [label, action] ("English", "translate"; "Transcribe as Finnish",
+    # "transcribe:fi"): a press comes back to the bot as the action on this message's job (bot/presses.py).
+    buttons: list[list[str]] = field(default_factory=list)

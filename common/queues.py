@@ -11,6 +11,8 @@ from rq import Callback, Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from common.metrics import events as metric_events
+
 PREDICT = "predict"
 RENDER = "render"
 TRANSCRIBE = "transcribe"
@@ -58,6 +60,7 @@ class JobQueue:
             retry=Retry(max=retries) if retries else None,
             on_failure=ON_FAILURE,
         )
+        metric_events.job_enqueued(queue, function, payload)
         position = job.get_position()
         return Enqueued(job.id, 0 if position is None else position + 1)
 

@@ -9,6 +9,7 @@ from typing import Any
 import joblib
 
 from common.errors import DataError
+from common.metrics import events as metric_events
 from common.registry import LocalModelRegistry
 from models.registry import MODELS
 
@@ -37,6 +38,7 @@ class ModelCache:
                 loaded = (version, self._load(name, version))
                 self._loaded[name] = loaded
                 logger.info("loaded %s model version %d", name, version)
+                metric_events.model_loaded(name, version)
         return loaded
 
     def _load(self, name: str, version: int) -> Any:

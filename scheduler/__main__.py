@@ -10,13 +10,18 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from datetime import datetime
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from prometheus_client import REGISTRY
 
 from common.connection import connect
 from common.entrypoint import configure_logging, run
+from common.metrics import events as metric_events
+from common.metrics.queues import QueueCollector
+from common.metrics.serve import serve_metrics
 from common.settings import load_settings
 from models import MODELS, load_extra
 from scheduler import schedule
@@ -35,6 +40,10 @@ def main() -> int:
     load_extra(settings.models.extra_models)
     connection = connect(settings.redis.REDIS_URL, settings.storage.DATA_DIR)
     monitor = build_monitor(settings, connection)
+    if settings.metrics.listen and not args.run_now:
+        # The queue and worker gauges come from this one process, so that sums over processes stay true.
+        REGISTRY.register(QueueCollector(connection))
+        serve_metrics(settings.metrics)
     cron = schedule.trigger(settings.monitor.MONITOR_CRON, settings.monitor.MONITOR_TZ)
     if args.run_now:
         return 0 if run_due(monitor, cron) else 1
@@ -55,7 +64,18 @@ def run_due(monitor: Monitor, cron: CronTrigger) -> bool:
             continue
         if outcome.status == "already done":
             logger.info("%s round %s was already done: nothing to post", model, outcome.round_id)
+        publish(monitor, model, fire_time)
     return ok
+
+
+def publish(monitor: Monitor, model: str, at: datetime) -> None:
+    """The model's monitoring figures as gauges (after each round, and at start from the last one)."""
+    try:
+        summary = monitor.summary(model, at)
+    except Exception as exc:  # the round itself went fine; a gauge is not worth failing it
+        logger.warning("monitoring metrics of %s not updated: %s", model, exc)
+        return
+    metric_events.monitored(model, summary.window_accuracy, summary.accuracy, summary.drifting)
 
 
 def serve(monitor: Monitor, cron: CronTrigger) -> int:

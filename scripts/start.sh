@@ -35,15 +35,21 @@ stop() {
     fi
 }
 trap stop EXIT
+# METRICS_LISTEN=host:port serves /metrics from every process, on consecutive ports: the workers on
+# port, the speech worker port+1, the scheduler port+2, the console bot port+3, the web front end
+# port+4 (docs/prometheus/).
+metrics() {
+    if [ -n "${METRICS_LISTEN:-}" ]; then echo "METRICS_LISTEN=${METRICS_LISTEN%:*}:$((${METRICS_LISTEN##*:} + $1))"; fi
+}
 # Started before the training below, so they have loaded by the first command; a worker takes a
 # model registered after its start at its next job. Speech has a worker of its own: its model's
 # first download (minutes) must not hold up /iris.
-python -m workers --queues predict,render >>"$logs/workers.log" 2>&1 &
+env $(metrics 0) python -m workers --queues predict,render >>"$logs/workers.log" 2>&1 &
 pids+=($!)
-python -m workers --queues transcribe >>"$logs/speech-worker.log" 2>&1 &
+env $(metrics 1) python -m workers --queues transcribe >>"$logs/speech-worker.log" 2>&1 &
 pids+=($!)
 # The web front end: the same queue and models in a browser (WEB_LISTEN, default 127.0.0.1:7860).
-python -m web >>"$logs/web.log" 2>&1 &
+env $(metrics 4) python -m web >>"$logs/web.log" 2>&1 &
 pids+=($!)
 
 # Only what is not registered yet (a check without ML imports); a model that cannot be trained
@@ -55,9 +61,9 @@ for model in $(python -m training.missing iris titanic); do
     fi
 done
 # After the training: the first round of the daily monitoring needs the models.
-python -m scheduler >>"$logs/scheduler.log" 2>&1 &
+env $(metrics 2) python -m scheduler >>"$logs/scheduler.log" 2>&1 &
 pids+=($!)
 echo "start.sh: the workers, the monitoring scheduler and the web front end log to $logs" \
     "(workers.log, speech-worker.log, scheduler.log, web.log); \`python -m common.redis_url\` prints the Redis URL"
 echo "start.sh: the web front end is at $(python -m web --url)"
-python -m bot console
+env $(metrics 3) python -m bot console

@@ -22,7 +22,7 @@ import redis
 import bot.delivery
 from bot.delivered import DeliveredParts
 from bot.delivery import BACKOFF_S, MAX_RETRY_AFTER_WAITS, Delivery, consumer_slot
-from bot.platform import Ack, AckStore, DeliveryError, RetryLater, Transient, Undeliverable
+from bot.platform import Ack, AckStore, Buttons, DeliveryError, RetryLater, Transient, Undeliverable
 from bot.quick import QuickAnswers
 from common import artifacts, outbox
 from common.jobs import OutboxMessage, ReplyTo
@@ -53,6 +53,7 @@ class ScriptedPlatform:
         self.script: dict[str, list[BaseException | None]] = defaultdict(list)
         self.refuse: dict[str, BaseException] = {}  # a text (or caption) whose every send raises this
         self.sent = 0
+        self.buttons: list[Buttons] = []  # under each sent or edited text, in order
 
     def fail(self, method: str, *outcomes: BaseException | None) -> None:
         self.script[method].extend(outcomes)
@@ -64,7 +65,8 @@ class ScriptedPlatform:
         if self.script[method] and (error := self.script[method].pop(0)) is not None:
             raise error
 
-    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str) -> str:
+    async def send_text(self, reply: ReplyTo, ack: Ack | None, text: str, buttons: Buttons = ()) -> str:
+        self.buttons.append(buttons)
         self._call("send_text", reply, ack, text, text=text)
         self.sent += 1
         return f"msg{self.sent}"
@@ -76,7 +78,8 @@ class ScriptedPlatform:
         self.sent += 1
         return f"msg{self.sent}"
 
-    async def edit_text(self, ack: Ack, text: str) -> None:
+    async def edit_text(self, ack: Ack, text: str, buttons: Buttons = ()) -> None:
+        self.buttons.append(buttons)
         self._call("edit_text", ack, text, text=text)
 
     async def show_activity(self, reply: ReplyTo) -> None:

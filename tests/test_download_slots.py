@@ -1,7 +1,7 @@
 """The YouTube download slots: a Redis semaphore with leases, shared by every worker of one Redis.
 
-Real redis-server, real RQ workers (``rq worker`` processes running SimpleWorker, or a SimpleWorker
-in the test), real yt-dlp downloads from a local HTTP server that records which jobs' downloads are
+Real redis-server, real RQ workers (``rq worker`` processes running SimpleWorker, or the project's
+HeartbeatWorker in the test), real yt-dlp downloads from a local HTTP server that records which jobs' downloads are
 in flight at once. The pacing is pointed at 127.0.0.1 (tests/youtube_jobs.py): YouTube itself cannot
 be reached offline, and the slot code does not care which host it paces.
 """
@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
@@ -35,6 +35,7 @@ from common.outbox import stream_name
 from tests.conftest import REPO
 from tests.helpers import stop_process, wait_for
 from tests.youtube_jobs import REPLY
+from workers.heartbeat import HeartbeatWorker, Liveness
 from workers.speech.download_slots import DownloadSlots
 
 QUEUE = "slots-test"
@@ -232,7 +233,8 @@ def test_cancel_stops_a_job_that_waits_for_a_slot(connection, media):
     helper = threading.Thread(target=cancel_when_waiting)
     helper.start()
     started = time.monotonic()
-    SimpleWorker([QUEUE], connection=connection, serializer=JSONSerializer).work(burst=True)
+    # The project's worker: RQ's SimpleWorker now and then stalls a minute on its way out (pubsub).
+    HeartbeatWorker([QUEUE], connection=connection, serializer=JSONSerializer, liveness=Liveness()).work(burst=True)
     helper.join()
     job.refresh()
     assert job.return_value() == {"cancelled": True}

@@ -170,12 +170,14 @@ def test_language_probabilities_are_averaged_by_how_much_speech_each_window_hold
 
 def test_a_clear_language_is_heard_and_an_unclear_one_refused_naming_the_two_likeliest():
     heard = language.decide({"sv": 0.93, "no": 0.05})
-    assert heard == language.Heard("sv", 0.93) and heard.describe() == "heard: Swedish (sv), 93%"
+    assert heard == language.Heard("sv", 0.93, runner_up="no") and heard.describe() == "heard: Swedish (sv), 93%"
     with pytest.raises(VideoRejected) as refused:
         language.decide({"nn": 0.31, "sv": 0.45, "da": 0.24})
     assert str(refused.value) == (
         "I could not tell which language that is (maybe Swedish or Norwegian Nynorsk); send it again with lang=xx."
     )
+    assert refused.value.buttons == [["Transcribe as Swedish", "transcribe:sv"],
+                                     ["Transcribe as Norwegian Nynorsk", "transcribe:nn"]]
     with pytest.raises(VideoRejected, match="could not tell"):
         language.decide({})
 

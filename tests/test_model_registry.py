@@ -151,7 +151,8 @@ def test_a_model_named_like_a_built_in_command_is_refused_with_the_taken_names(n
         register(named(name))
     assert str(raised.value) == (
         f"the model name '{name}' is a built-in command (/{name}): give the model another name "
-        "(taken: cancel, help, monitor, start, status, subscribe, transcribe, translate, unsubscribe)"
+        "(taken: cancel, help, monitor, settings, start, stats, status, subscribe, transcribe, translate, "
+        "unsubscribe)"
     )
     assert list(MODELS) == ["iris", "titanic"]
 

@@ -120,12 +120,14 @@ def srt_cues(text: str) -> list[Cue]:
 
 
 def documents(connection: redis.Redis) -> dict[str, bytes]:
-    """The artifacts stored in Redis, by their first bytes' kind."""
+    """The text artifacts in Redis by their first bytes' kind (not a link's audio, kept for an English button)."""
     found = {}
     for key in connection.keys("artifact:*"):
         data = artifacts.load(connection, key.decode())
         assert data is not None
         assert 0 < connection.ttl(key) <= 24 * 3600, "artifacts are short-lived"
+        if b"\x00" in data:
+            continue  # media, not text
         kind = "srt" if data.startswith(b"1\n00:") else "vtt" if data.startswith(b"WEBVTT") else "txt"
         assert kind not in found, f"one {kind} file per job"
         found[kind] = data

@@ -18,6 +18,7 @@ from common.jobs import PredictionRequest, ReplyTo
 from common.queues import PREDICT, TRANSCRIBE, JobQueue
 from common.registry import LocalModelRegistry
 from models.cache import ModelCache
+from tests.emulators.discord_api import Upload
 from tests.helpers import wait_for
 from workers import context
 from workers.heartbeat import HeartbeatWorker, Liveness
@@ -96,3 +97,24 @@ def test_a_worker_records_each_finished_run(connection, model_dir):
     runs = connection.lrange(durations.key(PREDICT), 0, -1)
     assert len(runs) == 3
     assert 0 < (durations.typical_run_s(connection, PREDICT) or 0) < 5
+
+
+@pytest.mark.slow
+def test_both_bots_say_about_how_long_a_queued_video_waits(
+    telegram_api, start_telegram_bot, discord_api, start_discord_bot, connection
+):
+    """Through the real bots: voice notes behind each other on one busy worker get 'about N min'."""
+    idle_workers(connection, TRANSCRIBE, 1)
+    for run_s, audio_s in ((60.0, 120.0), (90.0, 180.0), (30.0, 60.0)):  # 0.5 s a second of audio, 120 s typical
+        durations.record(connection, TRANSCRIBE, run_s, audio_s)
+    start_telegram_bot()
+    start_discord_bot()
+    note = b"OggS" + bytes(200)
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", caption="/transcribe")
+    telegram_api.user_sends("voice", note, mime_type="audio/ogg", caption="/translate")
+    wait_for(lambda: len(telegram_api.chat(111)) == 2)
+    discord_api.slash("transcribe", file=Upload("note.ogg", note, "audio/ogg"))
+    ack = wait_for(lambda: discord_api.channel())[0].content
+    said = [message.text.split(": ", 1)[1] for message in telegram_api.chat(111)] + [ack.split(": ", 1)[1]]
+    # One worker, 60 s a job: the running one half done (30 s), a round per job ahead, then its own: 90, 150, 210 s.
+    assert said == ["1st in line (about 2 min).", "2nd in line (about 3 min).", "3rd in line (about 4 min)."]

@@ -16,6 +16,7 @@ from bot.limits import LimitOptions, Limits
 from bot.queue_watch import QueueWatch
 from common.backends import feature_store
 from common.connection import connect, resolve_url
+from common.metrics.serve import serve_metrics
 from common.outbox import OutboxReader
 from common.queues import JobQueue
 from common.settings import Settings, load_settings
@@ -71,6 +72,7 @@ def build(settings: Settings | None = None) -> Built:
 
 
 def serve(built: Built) -> int:
+    serve_metrics(built.settings.metrics)  # METRICS_LISTEN unset: nothing
     built.pump.start()
     web = built.settings.web
     behind = f" (behind a proxy at {web.WEB_ROOT_PATH}/)" if web.WEB_ROOT_PATH else ""

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -28,6 +29,8 @@ from common.connection import connect, resolve_url
 from common.entrypoint import configure_logging, run
 from common.errors import StartupError
 from common.installs import FASTER_WHISPER, installed, transcribe_problem
+from common.metrics import multiprocess
+from common.metrics.serve import serve_metrics
 from common.queues import ALL_QUEUES, PREDICT, RENDER, TRANSCRIBE
 from common.settings import Settings, load_settings
 from common.starting_workers import StartingWorker
@@ -103,11 +106,19 @@ def main() -> int:
     # supervisor stands in for it, so a bot does not tell users that no worker is coming.
     herald = StartingWorker(connection, args.queues, ttl_s=SUPERVISOR_HERALD_S)
     herald.announce_once()
+    # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
+    env = {**os.environ, "REDIS_URL": url}
+    env.pop(multiprocess.ENV, None)
+    children = multiprocess.ChildMetrics(settings.metrics.WORKER_METRICS_DIR) if settings.metrics.listen else None
     try:
-        # The children use the same server, embedded or not; the supervisor keeps an embedded one alive.
-        return supervise(args, {**os.environ, "REDIS_URL": url}, connection)
+        if children is not None:  # /metrics here adds up the children's (they serve none themselves)
+            env = children.child_env(env)
+            serve_metrics(settings.metrics, children.registry())
+        return supervise(args, env, connection, child_died=children.child_died if children else None)
     finally:
         herald.withdraw()
+        if children is not None:
+            children.close()
 
 
 def work(
@@ -179,7 +190,10 @@ def _install_speech(settings: Settings, registry: Any) -> None:
         logger.error("ASR model not loaded at start: %s", exc)
 
 
-def supervise(args: argparse.Namespace, env: dict[str, str], connection: redis.Redis) -> int:
+def supervise(
+    args: argparse.Namespace, env: dict[str, str], connection: redis.Redis,
+    child_died: Callable[[int], None] | None = None,
+) -> int:
     command = [
         sys.executable, "-m", "workers", "--child", "--queues", ",".join(args.queues),
         "--heartbeat-ttl", str(args.heartbeat_ttl), "--maintenance-interval", str(args.maintenance_interval),
@@ -211,6 +225,8 @@ def supervise(args: argparse.Namespace, env: dict[str, str], connection: redis.R
             if code is None:
                 continue
             del children[slot]
+            if child_died is not None:
+                child_died(child.pid)  # its live gauges leave the sums
             if stopping or (args.burst and code == 0):
                 continue
             if code == CONFIGURATION_ERROR and _redis_answers(connection):

@@ -12,6 +12,7 @@ from rq.job import Job
 from common import outbox, usage
 from common.errors import UserError
 from common.jobs import OutboxMessage, ReplyTo
+from common.metrics import events as metric_events
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def report_failure(
         # RQ runs it again (after an exception, or when a worker finds the job of a dead one, which
         # calls this before it retries): the user hears about the last try only.
         return
+    metric_events.job_finished(job, "refused" if isinstance(exc_value, UserError) else "failed")
     try:
         usage.failed(connection, job.origin)
     except redis.RedisError as exc:  # a figure for /stats; the user must still be told
@@ -36,6 +38,7 @@ def report_failure(
     if not reply or not isinstance(reply, dict):
         logger.error("job %s failed and has no reply address", job.id)
         return
+    buttons = getattr(exc_value, "buttons", [])  # "Transcribe as ..." under an unclear language
     if isinstance(exc_value, UserError):
         text = str(exc_value)
     elif exc_type is AbandonedJobError:
@@ -49,6 +52,6 @@ def report_failure(
         connection,
         OutboxMessage(
             kind="failed", reply=ReplyTo.from_dict(reply), job_id=payload.get("job_id") or job.id, text=text,
-            part="failed",
+            part="failed", buttons=buttons,
         ),
     )

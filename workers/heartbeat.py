@@ -34,6 +34,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from common import durations, usage
+from common.metrics import events as metric_events
 from common.queues import TRANSCRIBE
 from workers.dequeue import AtomicQueue, recover_taken_jobs, taken_key
 
@@ -130,6 +131,7 @@ class HeartbeatWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         super().handle_job_success(job, queue, *args, **kwargs)
         _record_duration(self.connection, job, queue)
+        metric_events.job_succeeded(job)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         if self.pause_key and self.connection.delete(self.pause_key):

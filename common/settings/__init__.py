@@ -14,6 +14,7 @@ from common.settings.access import AccessSettings
 from common.settings.base import AreaT
 from common.settings.discord import DiscordSettings
 from common.settings.limits import BotLimitSettings
+from common.settings.metrics import MetricsSettings
 from common.settings.monitor import MonitorSettings
 from common.settings.redis_server import SENTINEL_SCHEME, RedisSettings, sentinel_url
 from common.settings.speech import SpeechSettings
@@ -32,6 +33,7 @@ __all__ = [
     "BotLimitSettings",
     "DataSettings",
     "DiscordSettings",
+    "MetricsSettings",
     "ModelSettings",
     "MonitorSettings",
     "RedisSettings",
@@ -63,6 +65,7 @@ class Settings:
         self.monitor = _build(MonitorSettings)
         self.speech = _build(SpeechSettings)
         self.training = _build(TrainingSettings)
+        self.metrics = _build(MetricsSettings)
         self.web = _build(WebSettings)
 
 

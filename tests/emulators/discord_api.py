@@ -4,6 +4,8 @@ REST: users/@me, oauth2/applications/@me, application commands (PUT), the intera
 webhook follow-ups and edits, channel messages. Gateway: HELLO, IDENTIFY -> READY, heartbeats,
 and INTERACTION_CREATE for a slash command a test sends with :meth:`DiscordEmulator.slash`; a file
 option (:class:`Upload`) is sent as an attachment in ``resolved`` and served from ``/attachments/``.
+Buttons (components) are kept with their message; :meth:`DiscordEmulator.press` presses one (a
+component interaction, type 3).
 Sharding: ``GET /gateway/bot`` recommends ``shards``; IDENTIFY may name a shard ``[id, count]``,
 and a guild's events go only to the connection of shard ``(guild_id >> 22) % count``, as Discord
 routes them (``received`` records which shards got each interaction; :func:`guild_on_shard`).
@@ -66,6 +68,7 @@ class SentMessage:
     files: list[tuple[str, bytes]] = field(default_factory=list)
     edits: list[str] = field(default_factory=list)
     ephemeral: bool = False  # only the interaction's user sees it (flag 64)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # its buttons now: (label, custom_id)
 
 
 @dataclass
@@ -98,6 +101,7 @@ class DiscordEmulator:
         self.acknowledged: set[int] = set()  # interactions whose callback was accepted
         self.loading: set[int] = set()  # deferred ("thinking") responses not yet edited or followed up
         self._interaction_channels: dict[int, int] = {}
+        self._interaction_types: dict[int, int] = {}
         self.identified: list[dict[str, Any]] = []
         self.identified_at: list[float] = []  # time.monotonic() of each IDENTIFY
         self._ids = itertools.count(int(time.time() * 1000) << 22)
@@ -139,13 +143,31 @@ class DiscordEmulator:
         interaction_id = next(self._ids)
         resolved: dict[str, Any] = {}
         values = [self._option(name, value, interaction_id, channel_id, resolved) for name, value in options.items()]
-        member = {"user": USER, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
+        data = {"id": command["id"], "name": name, "type": 1, "options": values,
+                **({"resolved": resolved} if resolved else {})}
+        return self._interact(interaction_id, 2, data, channel_id, guild_id, permissions, USER)
+
+    def press(self, message: SentMessage, label: str, *, user_id: str = USER["id"], custom_id: str | None = None,
+              guild_id: int = GUILD_ID) -> int:
+        """A user presses the button ``label`` under the bot's ``message``; returns the interaction's id.
+
+        ``custom_id``: send this instead of the button's (what a modified client can do).
+        """
+        found = next((c for text, c in message.buttons if text == label), None)
+        assert found is not None or custom_id is not None, f"no button {label!r} under message {message.id}"
+        data = {"custom_id": custom_id if custom_id is not None else found, "component_type": 2}
+        user = {**USER, "id": user_id, "username": f"user{user_id[-4:]}"}
+        return self._interact(next(self._ids), 3, data, message.channel_id, guild_id, MEMBER_PERMISSIONS, user,
+                              message=self._payload(message))
+
+    def _interact(self, interaction_id: int, kind: int, data: dict[str, Any], channel_id: int, guild_id: int,
+                  permissions: int, user: dict[str, Any], **extra: Any) -> int:
+        member = {"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
                   "permissions": str(permissions)}
         payload = {
-            "id": str(interaction_id), "application_id": str(APP_ID), "type": 2, "version": 1,
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "version": 1,
             "token": f"interaction-token-{interaction_id}", "locale": "en-US", "guild_locale": "en-US",
-            "data": {"id": command["id"], "name": name, "type": 1, "options": values,
-                     **({"resolved": resolved} if resolved else {})},
+            "data": data, **extra,
             "guild_id": str(guild_id), "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
             "channel": {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
@@ -156,6 +178,7 @@ class DiscordEmulator:
         }
         self.interactions[interaction_id] = time.monotonic()
         self._interaction_channels[interaction_id] = channel_id
+        self._interaction_types[interaction_id] = kind
         self.server.call(self._dispatch("INTERACTION_CREATE", payload))
         return interaction_id
 
@@ -302,7 +325,8 @@ class DiscordEmulator:
             if body["type"] == 5:
                 self.loading.add(interaction_id)
             return json_body({
-                "interaction": {"id": parts[1], "type": 2, "response_message_id": str(message.id),
+                "interaction": {"id": parts[1], "type": self._interaction_types[interaction_id],
+                                "response_message_id": str(message.id),
                                 "response_message_loading": body["type"] == 5,
                                 "response_message_ephemeral": message.ephemeral},
                 "resource": {"type": body["type"], "message": self._payload(message)},
@@ -355,7 +379,7 @@ class DiscordEmulator:
                 interaction_id: int | None = None, reference: Any = None) -> SentMessage:
         message = SentMessage(next(self._ids), channel_id, body.get("content") or "", via, interaction_id,
                               int(reference) if reference else None, files, [body.get("content") or ""],
-                              bool(int(body.get("flags") or 0) & EPHEMERAL))
+                              bool(int(body.get("flags") or 0) & EPHEMERAL), _buttons(body))
         with self.server.lock:
             self.messages.append(message)
         return message
@@ -372,6 +396,8 @@ class DiscordEmulator:
             if "content" in body:
                 message.content = body["content"] or ""
                 message.edits.append(message.content)
+            if "components" in body:  # an edit without them keeps the buttons; [] removes them
+                message.buttons = _buttons(body)
         return message
 
     def _payload(self, message: SentMessage) -> dict[str, Any]:
@@ -379,7 +405,10 @@ class DiscordEmulator:
             "id": str(message.id), "channel_id": str(message.channel_id), "author": BOT_USER,
             "content": message.content, "timestamp": _now(), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [], "mention_roles": [], "embeds": [], "pinned": False,
-            "type": 19 if message.reference else 0, "flags": 0, "components": [],
+            "type": 19 if message.reference else 0, "flags": 0,
+            "components": [{"type": 1, "components": [
+                {"type": 2, "style": 2, "label": label, "custom_id": custom} for label, custom in message.buttons
+            ]}] if message.buttons else [],
             "attachments": [{"id": str(n), "filename": name, "size": len(data), "content_type": "image/png",
                              "url": f"http://127.0.0.1:{self.server.port}/files/{name}",
                              "proxy_url": f"http://127.0.0.1:{self.server.port}/files/{name}"}
@@ -394,6 +423,16 @@ class DiscordEmulator:
 def guild_on_shard(shard_id: int, count: int) -> int:
     """A guild id whose events Discord sends to shard ``shard_id`` of ``count``."""
     return ((GUILD_ID >> 22) // count * count + shard_id) << 22 | 1
+
+
+def _buttons(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The buttons of a message body's action rows; a custom_id is at most 100 characters, as Discord allows."""
+    buttons = [(item.get("label", ""), item.get("custom_id", "")) for row in body.get("components") or []
+               for item in row.get("components", []) if item.get("type") == 2]
+    if any(not custom or len(custom) > 100 for _, custom in buttons):
+        raise Refused(400, 50035, "Invalid Form Body", {"components": {"_errors": [
+            {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}]}})
+    return buttons
 
 
 def _check_message(body: Any, files: list[tuple[str, bytes]], *, creating: bool) -> None:

@@ -1,8 +1,10 @@
 """A small Telegram Bot API emulator: what python-telegram-bot calls, answered as Telegram would.
 
 Methods: getMe, getUpdates (long poll), setWebhook, deleteWebhook, setMyCommands, sendMessage,
-editMessageText, sendPhoto, sendDocument, sendChatAction, getFile, and the file download route
-(``/file/bot<token>/<path>``) for files a user sent (:meth:`TelegramEmulator.user_sends`). Once a
+editMessageText, sendPhoto, sendDocument, sendChatAction, getFile, getChatMember,
+answerCallbackQuery, and the file download route (``/file/bot<token>/<path>``) for files a user
+sent (:meth:`TelegramEmulator.user_sends`). Inline keyboards are kept with their message, and a
+user presses a button with :meth:`TelegramEmulator.user_presses`. Once a
 bot set a webhook, updates are POSTed to the bot processes behind a proxy instead
 (:mod:`tests.emulators.telegram_webhook`; the test names them in ``pusher.backends``).
 
@@ -38,7 +40,7 @@ from tests.emulators.telegram_webhook import Hook, WebhookPusher
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "ML jobs", "username": "mljobs_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 DOWNLOAD_LIMIT = 20 * 2**20  # getFile refuses bigger files, as the real Bot API does
-JSON_FIELDS = {"reply_parameters", "commands", "chat_id", "message_id", "offset", "timeout", "limit"}
+JSON_FIELDS = {"reply_parameters", "reply_markup", "commands", "chat_id", "message_id", "offset", "timeout", "limit"}
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PHOTO_LIMIT = 10 * 2**20
@@ -68,6 +70,7 @@ class SentMessage:
     filename: str | None = None
     reply_to: int | None = None
     edits: list[str] = field(default_factory=list)  # every text it showed, in order
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # its inline keyboard now: (text, callback_data)
 
 
 @dataclass
@@ -96,6 +99,7 @@ class TelegramEmulator:
         self._hold_after: dict[str, int] = {}
         self.held: dict[str, threading.Event] = {}  # set when a held call has arrived
         self.admins: dict[int, set[int]] = {}  # group chat id -> its admins' user ids (getChatMember)
+        self.callback_answers: dict[str, str] = {}  # callback query id -> the text the bot answered it with
         app = web.Application(client_max_size=60 * 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
@@ -142,6 +146,21 @@ class TelegramEmulator:
             "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
         }
         return {"update_id": next(self._update_ids), "message": message}
+
+    def user_presses(self, message: SentMessage, label: str, *, user_id: int = 7, data: str | None = None) -> str:
+        """A user presses the button ``label`` under the bot's ``message``; returns the callback query's id.
+
+        ``data``: send this callback data instead of the button's (what a modified client can do).
+        """
+        found = next((d for text, d in message.buttons if text == label), None)
+        assert found is not None or data is not None, f"no button {label!r} under message {message.message_id}"
+        query_id = f"cb{next(self._update_ids)}"
+        query = {
+            "id": query_id, "chat_instance": str(message.chat_id), "data": data if data is not None else found,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ada"}, "message": self._payload(message),
+        }
+        self._arrive({"update_id": next(self._update_ids), "callback_query": query})
+        return query_id
 
     def push(self, update: dict[str, Any], backends: list[str], secret: str | None = AS_SET) -> list[int]:
         """POST one update to each of ``backends`` at once (a retried POST); their HTTP statuses.
@@ -286,6 +305,11 @@ class TelegramEmulator:
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER
 
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        with self.server.lock:
+            self.callback_answers[str(params["callback_query_id"])] = str(params.get("text", ""))
+        return True
+
     async def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat, user = int(params["chat_id"]), int(params["user_id"])
         member = {"id": user, "is_bot": False, "first_name": "Ada"}
@@ -379,15 +403,17 @@ class TelegramEmulator:
                             and m.chat_id == int(params["chat_id"])), None)
             if message is None:
                 raise Refused(400, "Bad Request: message to edit not found")
-            if message.text == text:
+            buttons = _buttons(params)
+            if message.text == text and message.buttons == buttons:
                 raise Refused(400, NOT_MODIFIED)
-            message.text = text
+            message.text, message.buttons = text, buttons  # an edit without reply_markup removes the keyboard
             message.edits.append(text)
         return self._payload(message)
 
     def _record(self, params: dict[str, Any], message: SentMessage) -> dict[str, Any]:
         message.message_id = next(self._message_ids)
         message.reply_to = (params.get("reply_parameters") or {}).get("message_id")
+        message.buttons = _buttons(params)
         with self.server.lock:
             self.messages.append(message)
         return self._payload(message)
@@ -413,6 +439,15 @@ class TelegramEmulator:
 def _length(text: str) -> int:
     """Telegram counts text in UTF-16 code units: an emoji outside the BMP counts twice."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def _buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """An inline keyboard's buttons, row after row; callback data is at most 64 bytes, as Telegram allows."""
+    rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
+    buttons = [(button["text"], button.get("callback_data", "")) for row in rows for button in row]
+    if any(len(data.encode()) > 64 or not data for _, data in buttons):
+        raise Refused(400, "Bad Request: BUTTON_DATA_INVALID")
+    return buttons
 
 
 def _text(params: dict[str, Any]) -> str:

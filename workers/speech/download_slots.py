@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import redis
 
 from common.errors import VideoRejected
+from common.metrics import events as metric_events
 from common.settings import VideoSettings
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class DownloadSlots:
                 )
             on_wait(waited)
             time.sleep(poll_s)
+        metric_events.youtube_slot_wait(time.monotonic() - started)
         stop = threading.Event()
         renewer = threading.Thread(target=self._keep, args=(holder, stop), name="slot-lease", daemon=True)
         renewer.start()

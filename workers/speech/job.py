@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from rq import get_current_job
 
-from common import outbox
+from common import artifacts, outbox
 from common.errors import VideoRejected
 from common.jobs import OutboxMessage, TranscriptionRequest
-from workers.speech import audio, cache, coverage, language, runtime
+from workers.speech import audio, cache, coverage, language, languages, runtime
 from workers.speech.backends import Recogniser, Segment
 from workers.speech.cache import Transcript
 from workers.speech.chunks import Chunk, speech_chunks
@@ -32,6 +32,11 @@ from workers.speech.results import post_results
 from workers.speech.source import load_audio
 
 logger = logging.getLogger(__name__)
+
+# A link's downloaded audio is kept this long after a transcript, for its "English" button: the
+# translation then needs no second download. YouTube's audio-only streams are about 1 MB a minute.
+KEEP_AUDIO_S = 3600
+KEEP_AUDIO_BYTES = 64 * 2**20
 
 
 def run(payload: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +83,17 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
     cached = transcript is not None
     timings = {"fetch_s": 0.0, "detect_s": 0.0, "language_s": 0.0, "recognise_s": 0.0}
     audio_s = None  # of the audio fetched, for the bots' waiting times (common/durations.py)
+    downloaded: list[bytes] = []  # the link's audio file, kept once the transcript is out
+
+    def keep(path: Path) -> None:
+        if request.task == "transcribe" and path.stat().st_size <= KEEP_AUDIO_BYTES:
+            downloaded.append(path.read_bytes())
+
     if transcript is None:
         progress.check_cancel()
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="speech-") as directory:
-            samples = load_audio(connection, request, speech, Path(directory), progress)
+            samples = load_audio(connection, request, speech, Path(directory), progress, on_download=keep)
         timings["fetch_s"] = time.perf_counter() - started
         audio_s = round(len(samples) / audio.SAMPLE_RATE, 1)
         started = time.perf_counter()
@@ -112,8 +123,12 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
     if heard:
         note += f"; {heard.describe()}"
         request = replace(request, language=heard.language)  # the files are named after it
-    post_results(connection, progress.job.id, request, transcript.segments, note, coverage.notice(transcript.coverage))
+    post_results(
+        connection, progress.job.id, request, transcript.segments, note, coverage.notice(transcript.coverage),
+        buttons(request, heard),
+    )
     return {
+        "audio": artifacts.store(connection, downloaded[0], ttl_s=KEEP_AUDIO_S) if downloaded else None,
         "segments": len(transcript.segments),
         "coverage": round(transcript.coverage.share, 3),
         "missed": [list(span) for span in transcript.coverage.missed],
@@ -124,6 +139,16 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         "language_probability": heard.probability if heard else None,
         **timings,
     }
+
+
+def buttons(request: TranscriptionRequest, heard: language.Heard | None) -> list[list[str]]:
+    """Under a transcript: English (not for English speech), and the runner-up of an unsure lang=auto."""
+    offered = []
+    if request.task == "transcribe" and request.language != "en":
+        offered.append(["English", "translate"])
+    if heard is not None and heard.runner_up:
+        offered.append([f"Transcribe as {languages.name(heard.runner_up)}", f"transcribe:{heard.runner_up}"])
+    return offered
 
 
 def _recognise(

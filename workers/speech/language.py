@@ -21,6 +21,7 @@ from workers.speech.chunks import Chunk
 
 MAX_WINDOWS = 5
 MIN_PROBABILITY = 0.8  # whisper-base hears robotic Swedish as Latin at 43-74 %; clear speech scores above 0.9
+SURE = 0.95  # below it the answer offers to transcribe as the runner-up too
 
 T = TypeVar("T")
 
@@ -29,6 +30,7 @@ T = TypeVar("T")
 class Heard:
     language: str
     probability: float
+    runner_up: str | None = None  # the second likeliest language, when the first was not sure
 
     def describe(self) -> str:
         return f"heard: {languages.name(self.language)} ({self.language}), {self.probability:.0%}"
@@ -60,9 +62,14 @@ def decide(probabilities: dict[str, float], minimum: float = MIN_PROBABILITY) ->
         raise VideoRejected("I could not tell which language that is; send it again with lang=xx.")
     code, probability = ranked[0]
     if probability < minimum:
-        guesses = " or ".join(languages.name(c) for c, _ in ranked[:2])
-        raise VideoRejected(f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx.")
-    return Heard(code, probability)
+        likeliest = [c for c, _ in ranked[:2]]
+        guesses = " or ".join(languages.name(c) for c in likeliest)
+        raise VideoRejected(
+            f"I could not tell which language that is (maybe {guesses}); send it again with lang=xx.",
+            buttons=[[f"Transcribe as {languages.name(c)}", f"transcribe:{c}"] for c in likeliest],
+        )
+    unsure = probability < SURE and len(ranked) > 1
+    return Heard(code, probability, ranked[1][0] if unsure else None)
 
 
 def detect(recogniser: Recogniser, audio: np.ndarray, chunks: list[Chunk], minimum: float = MIN_PROBABILITY) -> Heard:

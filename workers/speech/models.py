@@ -24,6 +24,7 @@ from typing import Any
 
 from common.errors import DataError
 from common.installs import require_speech_extra
+from common.metrics import events as metric_events
 from workers.speech.backends import Recogniser
 from workers.speech.backends.decoding import DecodeOptions
 
@@ -103,4 +104,5 @@ class AsrModels:
                 self._loaded = None
                 self._loaded = (source, load_recogniser(source, self.device, self.cpu_threads, self.options))
                 logger.info("loaded ASR model %s from %s on %s", source.tag, source.location, self.device)
+                metric_events.model_tag_loaded(REGISTRY_NAME, source.tag)
             return self._loaded

@@ -23,12 +23,14 @@ def post_results(
     segments: list[Segment],
     note: str,
     missed: str | None = None,
+    buttons: list[list[str]] | None = None,
 ) -> list[str]:
     """Post the text and the request's files (.txt, .srt, .vtt, .json); the last message is final.
 
     Returns the artifact keys.
 
-    ``missed`` (what could not be made out) comes right under the heading, before a long text is split.
+    ``missed`` (what could not be made out) comes right under the heading, before a long text is split;
+    ``buttons`` ([label, action]) go under the text.
     """
     reply = request.reply
     heading = "Translation" if request.task == "translate" else "Transcript"
@@ -37,7 +39,7 @@ def post_results(
     # One message: the bot splits it to its platform's limit.
     transcript = OutboxMessage(
         kind="text", reply=reply, job_id=job_id, text=text, final=False, max_parts=MAX_TEXT_MESSAGES,
-        part="transcript",
+        part="transcript", buttons=buttons or [],
     )
     base = _file_base(request)
     cues = subtitles.build_cues(segments)  # once: both subtitle files show the same cues

@@ -7,6 +7,7 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -33,23 +34,31 @@ MAX_REDIRECTS = 5
 
 
 def load_audio(
-    connection: redis.Redis, request: TranscriptionRequest, runtime: SpeechRuntime, directory: Path, progress: Progress
+    connection: redis.Redis, request: TranscriptionRequest, runtime: SpeechRuntime, directory: Path, progress: Progress,
+    on_download: Callable[[Path], None] | None = None,
 ) -> np.ndarray:
-    """16 kHz mono samples; ``directory`` (removed by the caller) holds the downloaded file meanwhile."""
+    """16 kHz mono samples; ``directory`` (removed by the caller) holds the downloaded file meanwhile.
+
+    An artifact comes first: uploaded bytes, or the audio an earlier job of the same link kept (a
+    button's job); past its lifetime the link is fetched again. ``on_download`` sees a downloaded file
+    that decoded within the limits.
+    """
     max_seconds = runtime.links.max_seconds
     progress.update("fetching", 0.0)
-    if request.url:
+    data = artifacts.load(connection, request.artifact) if request.artifact else None
+    downloaded = False
+    if data is not None:
+        path = directory / "upload"
+        path.write_bytes(data)
+    elif request.url:
         # Checked again here: what a name resolves to can change between queueing and now.
         link = validate_link(request.url, runtime.links)
         # YouTube links are canonical watch URLs for its own extractor; others may redirect anywhere.
         url = link.url if link.youtube else follow_redirects(link.url, runtime.links)
         path = fetch_link(connection, link, url, runtime, directory, progress)
+        downloaded = True
     elif request.artifact:
-        data = artifacts.load(connection, request.artifact)
-        if data is None:
-            raise VideoRejected("Your file expired before I got to it; please send it again.")
-        path = directory / "upload"
-        path.write_bytes(data)
+        raise VideoRejected("Your file expired before I got to it; please send it again.")
     else:
         raise VideoRejected("There was nothing to transcribe in that request.")
     progress.check_cancel()
@@ -65,6 +74,8 @@ def load_audio(
     seconds = len(samples) / audio.SAMPLE_RATE
     if seconds > max_seconds:
         check_duration(max(audio.probe(path).duration or 0.0, seconds), max_seconds)
+    if downloaded and on_download is not None:  # a file it refused is not worth keeping
+        on_download(path)
     return samples
 
 
