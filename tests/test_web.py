@@ -256,3 +256,21 @@ def test_web_root_path_prefixes_the_pages_own_urls(start_web_server):
     with urllib.request.urlopen(server.url, timeout=10) as response:
         page = response.read().decode()
     assert f'"root":"{server.url}mlchat"' in page
+
+
+def test_metrics_listen_serves_the_web_front_ends_counts(start_web_server, browser):
+    """METRICS_LISTEN as for the bots: a refused form counts as the web platform's bad input."""
+    import urllib.request
+
+    from common.embedded_redis import free_port
+
+    port = free_port()
+    server = start_web_server(METRICS_LISTEN=f"127.0.0.1:{port}")
+    page = browser.page()
+    open_tab(page, server.url, "Titanic")
+    fill(page, "age", "300")
+    page.locator("#predict-titanic").click()
+    expect(page.locator("#verdict-titanic textarea")).to_have_value(re.compile("out of range"), timeout=30_000)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    assert 'mlchat_refusals_total{platform="web",reason="bad_input"} 1.0' in metrics, metrics[-2000:]
