@@ -73,3 +73,18 @@ def dashboard(payload: dict[str, Any]) -> str | None:
     # The whole address: the picture answers the very message that asked.
     outbox.post(job.connection, message_for(request.model, request.reply, key, text, job_id=job.id))
     return key
+
+
+def round_now(payload: dict[str, Any]) -> str:
+    """A monitoring round of one model now, asked for on the web: recorded in the history like a daily
+    round (one per minute at most: the round is named by its minute), then its dashboard posted to the
+    asker only; the subscribed chats keep their daily post. Returns the artifact key."""
+    job = get_current_job()
+    assert job is not None, "run as an RQ job"
+    request = DashboardRequest.from_dict(payload)
+    built = dashboards(job.connection)
+    now = schedule.now_in(built.timezone).replace(second=0, microsecond=0)
+    new, _ = built.monitor.record(request.model, schedule.round_id(now), now)
+    key, text = built.monitor.picture(built.monitor.summary(request.model, now), new)
+    outbox.post(job.connection, message_for(request.model, request.reply, key, text, job_id=job.id))
+    return key

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults, in one command: an embedded redis-server, the workers, the
-# monitoring scheduler and the console bot (no tokens needed). It installs the project into .venv
-# when pyproject.toml changed since the last install, trains Iris and Titanic when the registry has
-# none, and keeps the terminal for the conversation: the other processes log to DATA_DIR/logs.
+# monitoring scheduler, the web front end and the console bot (no tokens needed). It installs the
+# project into .venv when pyproject.toml changed since the last install, trains Iris and Titanic
+# when the registry has none, and keeps the terminal for the conversation: the other processes log
+# to DATA_DIR/logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
@@ -35,7 +36,8 @@ stop() {
 }
 trap stop EXIT
 # METRICS_LISTEN=host:port serves /metrics from every process, on consecutive ports: the workers on
-# port, the speech worker port+1, the scheduler port+2, the console bot port+3 (docs/prometheus/).
+# port, the speech worker port+1, the scheduler port+2, the console bot port+3, the web front end
+# port+4 (docs/prometheus/).
 metrics() {
     if [ -n "${METRICS_LISTEN:-}" ]; then echo "METRICS_LISTEN=${METRICS_LISTEN%:*}:$((${METRICS_LISTEN##*:} + $1))"; fi
 }
@@ -45,6 +47,9 @@ metrics() {
 env $(metrics 0) python -m workers --queues predict,render >>"$logs/workers.log" 2>&1 &
 pids+=($!)
 env $(metrics 1) python -m workers --queues transcribe >>"$logs/speech-worker.log" 2>&1 &
+pids+=($!)
+# The web front end: the same queue and models in a browser (WEB_LISTEN, default 127.0.0.1:7860).
+env $(metrics 4) python -m web >>"$logs/web.log" 2>&1 &
 pids+=($!)
 
 # Only what is not registered yet (a check without ML imports); a model that cannot be trained
@@ -58,6 +63,7 @@ done
 # After the training: the first round of the daily monitoring needs the models.
 env $(metrics 2) python -m scheduler >>"$logs/scheduler.log" 2>&1 &
 pids+=($!)
-echo "start.sh: the workers and the monitoring scheduler log to $logs" \
-    "(workers.log, speech-worker.log, scheduler.log); \`python -m common.redis_url\` prints the Redis URL"
+echo "start.sh: the workers, the monitoring scheduler and the web front end log to $logs" \
+    "(workers.log, speech-worker.log, scheduler.log, web.log); \`python -m common.redis_url\` prints the Redis URL"
+echo "start.sh: the web front end is at $(python -m web --url)"
 env $(metrics 3) python -m bot console

@@ -60,6 +60,8 @@ def test_start_serves_what_is_ready_quietly_without_reinstalling(project: Path, 
     logs = project / "data" / "logs"
     assert "worker process(es) on queues predict,render" in (logs / "workers.log").read_text()
     assert (logs / "speech-worker.log").exists() and (logs / "scheduler.log").exists()
+    assert "start.sh: the web front end is at http://127.0.0.1:7860/" in done.stdout
+    assert (logs / "web.log").exists()
     for output in (done.stdout, done.stderr):
         assert " INFO " not in output, "log lines go to the files"
         assert "fold/s" not in output, "no progress bars off a terminal"

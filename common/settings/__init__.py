@@ -22,6 +22,7 @@ from common.settings.storage import TITANIC_DEFAULT_URL, TITANIC_SHA256, DataSet
 from common.settings.telegram import TelegramSettings
 from common.settings.training import TrainingSettings
 from common.settings.video import YOUTUBE_HOSTS, VideoSettings
+from common.settings.web import WebSettings
 
 __all__ = [
     "SENTINEL_SCHEME",
@@ -42,6 +43,7 @@ __all__ = [
     "TelegramSettings",
     "TrainingSettings",
     "VideoSettings",
+    "WebSettings",
     "load_settings",
     "sentinel_url",
 ]
@@ -64,6 +66,7 @@ class Settings:
         self.speech = _build(SpeechSettings)
         self.training = _build(TrainingSettings)
         self.metrics = _build(MetricsSettings)
+        self.web = _build(WebSettings)
 
 
 def load_settings() -> Settings:
