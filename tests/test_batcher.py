@@ -113,8 +113,9 @@ def windows_of(clip: np.ndarray, count: int) -> list[np.ndarray]:
     return [clip[: len(clip) * (index + 1) // count] for index in range(count)][::-1] if count > 1 else [clip]
 
 
-def start_long_job(batcher: Batcher, recogniser: FasterWhisperRecogniser, windows: list[np.ndarray],
-                   after_first: Callable[[], None]) -> threading.Thread:
+def start_long_job(
+    batcher: Batcher, recogniser: FasterWhisperRecogniser, windows: list[np.ndarray], after_first: Callable[[], None]
+) -> threading.Thread:
     def long() -> None:
         parts = batcher.recognise_parts(recogniser, [len(w) for w in windows], windows.__getitem__,
                                         language="en", task="transcribe")  # fmt: skip
@@ -171,8 +172,12 @@ def test_a_window_that_fails_fails_its_own_job_only(tiny_en, english_speech):
     clip = decode_audio(str(english_speech[0]))
     batches: list[list[tuple[int, int]]] = []
     batcher = Batcher(2, linger_s=30, observer=batches.append)
-    good, bad = run_together(batcher, tiny_en, [([clip[: 16_000 * 4]], "en", "transcribe"),
-                                                ([np.zeros(0, dtype=np.float32)], "en", "transcribe")], errors=True)
+    good, bad = run_together(
+        batcher,
+        tiny_en,
+        [([clip[: 16_000 * 4]], "en", "transcribe"), ([np.zeros(0, dtype=np.float32)], "en", "transcribe")],
+        errors=True,
+    )
     assert sorted(stream for stream, _ in batches[0]) == [0, 1], "both in one batch first"
     assert isinstance(bad, Exception), bad
     assert good == run_job(Batcher(2), tiny_en, ([clip[: 16_000 * 4]], "en", "transcribe"))
