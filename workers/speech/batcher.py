@@ -70,6 +70,7 @@ class Batcher:
         self._arrivals = 0
         self._batches = 0
         self._lanes = 0  # lane threads running
+        self._busy = 0  # lanes decoding a batch now
 
     @contextmanager
     def expecting(self) -> Iterator[None]:
@@ -126,7 +127,11 @@ class Batcher:
     def _lane(self) -> None:
         """Takes batches and decodes them until no job is left (a new job starts the lanes again)."""
         while (rows := self._take()) is not None:
-            self._decode(rows)
+            try:
+                self._decode(rows)
+            finally:
+                with self._changed:
+                    self._busy -= 1
 
     def _take(self) -> list[tuple[_Stream, int]] | None:
         with self._changed:
@@ -141,14 +146,17 @@ class Batcher:
                     self._changed.wait()
                     continue
                 recogniser = min(ready, key=_order).recogniser
-                size = -(-self.batch_size // max(1, recogniser.lanes))
-                if sum(len(s.waiting) for s in ready) >= size or not self._preparing:
-                    break
+                lanes = max(1, recogniser.lanes)
+                size = -(-self.batch_size // lanes)
+                waiting = sum(len(s.waiting) for s in ready)
                 now = time.monotonic()
                 linger_until = linger_until or now + self.linger_s
-                if now >= linger_until:
+                if waiting >= size or not self._preparing or now >= linger_until:
                     break
                 self._changed.wait(linger_until - now)
+            # Fewer windows than the idle lanes could take are shared out among them, so that every core decodes.
+            size = min(size, -(-waiting // max(1, min(lanes, self._lanes) - self._busy)))
+            self._busy += 1
             # One model per batch: a newly registered version's jobs wait for a batch of their own.
             turns = sorted((s for s in ready if s.recogniser is recogniser), key=_order)
             self._batches += 1
@@ -164,8 +172,11 @@ class Batcher:
         if self.observer is not None:
             self.observer([(stream.number, index) for stream, index in rows])
         streams = list(dict.fromkeys(stream for stream, _ in rows))
+        started = time.perf_counter()
         try:
             found = _recognise(rows)
+            logger.debug("a batch of %d windows of %d jobs in %.2f s", len(rows), len(streams),
+                         time.perf_counter() - started)  # fmt: skip
         except Exception as exc:
             if len(streams) == 1:
                 streams[0].results.put(exc)
