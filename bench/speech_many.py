@@ -7,7 +7,7 @@ Opus files like Telegram's voice notes) are queued at once, as uploads, through 
 redis-server to one listening speech worker (HeartbeatWorker job slots of this process, real
 whisper-base int8 on the CPU, the project's default decoding). Side by side, in the same run:
 
-- this project with ASR_JOBS_AT_ONCE (default: the batch size): the notes' windows share batches,
+- this project with ASR_JOBS_AT_ONCE (default: twice the batch size): the notes' windows share batches,
 - the same worker with ASR_JOBS_AT_ONCE=1: one job at a time, as before cross-job batching,
 - faster-whisper's ``BatchedInferencePipeline`` (same model, beam and batch) on each note in turn,
   as a bot that decodes one request at a time would; a note's answer time is when its turn ends.
@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a multilingual CTranslate2 Whisper (default: whisper-base)")
     parser.add_argument("--notes", type=int, default=16)
-    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE of the batching worker (default: batch)")
+    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE of the batching worker (default: twice the batch)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
