@@ -3,8 +3,8 @@
 Each job hands its windows (its speech chunks, at most 30 s each) to the process's Batcher as a
 stream and reads its parts back as they are done, exactly as from ``Recogniser.recognise_parts``:
 progress, the preview and /cancel stay with the job. Lanes (one per CPU worker of the model, one
-on a GPU) each take a batch of at most ``batch_size / lanes`` windows and decode it; a lane whose
-batch is done takes the next at once, as the recogniser's own parts do.
+on a GPU) each take a batch of at most ``batch_size / lanes`` windows (on a CPU at most the
+recogniser's ``lane_windows``) and decode it; a lane whose batch is done takes the next at once.
 
 Which windows make a batch: round-robin over the jobs, the least recently served first and the
 oldest first among those, one window per job per round until the batch is full. A voice note that
@@ -38,6 +38,7 @@ from workers.speech.backends import Recogniser, Segment
 logger = logging.getLogger(__name__)
 
 LINGER_S = 0.5  # longest wait for a job still fetching, before a batch that is not full starts
+WAIT_STEP_S = 1.0
 Part = list[int]
 Observer = Callable[[list[tuple[int, int]]], None]  # (stream number, window index) of each batch's rows
 
@@ -113,7 +114,7 @@ class Batcher:
         try:
             done = 0
             while done < len(lengths):
-                found = stream.results.get()
+                found = _next(stream.results)
                 if isinstance(found, BaseException):
                     raise found
                 done += len(found[0])
@@ -147,7 +148,7 @@ class Batcher:
                     continue
                 recogniser = min(ready, key=_order).recogniser
                 lanes = max(1, recogniser.lanes)
-                size = -(-self.batch_size // lanes)
+                size = min(-(-self.batch_size // lanes), recogniser.lane_windows or self.batch_size)
                 waiting = sum(len(s.waiting) for s in ready)
                 now = time.monotonic()
                 linger_until = linger_until or now + self.linger_s
@@ -188,6 +189,16 @@ class Batcher:
         for stream in streams:
             mine = [(index, segments) for (owner, index), segments in zip(rows, found, strict=True) if owner is stream]
             stream.results.put(([index for index, _ in mine], [segments for _, segments in mine]))
+
+
+def _next(results: queue.SimpleQueue[Any]) -> Any:
+    """The next result, waiting in steps: a job slot's timeout (an exception that RQ's TimerDeathPenalty
+    raises in the job's thread) only lands between two steps of Python, never inside a blocked get."""
+    while True:
+        try:
+            return results.get(timeout=WAIT_STEP_S)
+        except queue.Empty:
+            continue
 
 
 def _order(stream: _Stream) -> tuple[int, int]:

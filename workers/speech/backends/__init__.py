@@ -41,6 +41,7 @@ Window = tuple[np.ndarray, str, str]  # 16 kHz samples (at most 30 s), its job's
 
 class Recogniser(Protocol):
     lanes: int  # batches that can run side by side (CPU workers; 1 on a GPU)
+    lane_windows: int | None  # the most windows one lane decodes together (None: its share of a batch)
 
     def recognise_windows(self, windows: Sequence[Window]) -> list[list[Segment]]:
         """Windows of any jobs in one batch, each with its own language and task; times within each window.

@@ -81,6 +81,7 @@ class TransformersRecogniser:
             yield part, self.recognise_batch([piece(i) for i in part], language=language, task=task)
 
     lanes = 1  # torch spreads one batch over the cores itself
+    lane_windows = None  # the whole batch
 
     def recognise_windows(self, windows: Sequence[Window]) -> list[list[Segment]]:
         """Windows of several jobs: one batch per (language, task) among them (transformers' generate
