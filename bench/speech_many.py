@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a multilingual CTranslate2 Whisper (default: whisper-base)")
     parser.add_argument("--notes", type=int, default=16)
-    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE of the batching worker (default: twice the batch)")
+    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE (default: twice the batch)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
@@ -230,10 +230,14 @@ def main() -> None:
     for run in runs:
         print(run.line(references))
     ours, one, pipeline = runs
+    # The contenders of a round run back to back, so each round's ratio is fair too.
+    against_pipeline = [theirs / mine for mine, theirs in zip(ours.rounds, pipeline.rounds, strict=True)]
+    against_one = [theirs / mine for mine, theirs in zip(ours.rounds, one.rounds, strict=True)]
     print(
-        f"throughput: {pipeline.wall_s / ours.wall_s:.2f}x the batched pipeline's per note, "
-        f"{one.wall_s / ours.wall_s:.2f}x one job at a time; p95 answer {np.percentile(ours.answers_s, 95):.2f} s "
-        f"against {np.percentile(one.answers_s, 95):.2f} s one job at a time"
+        f"throughput: {pipeline.wall_s / ours.wall_s:.2f}x the batched pipeline's per note, fastest against fastest "
+        f"(in each round: {', '.join(f'{r:.2f}' for r in against_pipeline)}), {one.wall_s / ours.wall_s:.2f}x one "
+        f"job at a time (in each round: {', '.join(f'{r:.2f}' for r in against_one)}); p95 answer "
+        f"{np.percentile(ours.answers_s, 95):.2f} s against {np.percentile(one.answers_s, 95):.2f} s one job at a time"
     )
 
 
