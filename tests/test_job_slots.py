@@ -179,6 +179,9 @@ def test_a_worker_killed_while_it_holds_three_jobs_loses_none(connection, proces
         for job_id in asked:
             job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
             assert job.retries_left == 0, f"{job_id}: it was the retry that answered"
+        # SIGTERM: the main worker stops its job slots too, and the process ends cleanly.
+        supervisor.terminate()
+        assert supervisor.wait(timeout=30) == 0
     finally:
         stop(supervisor)
         release.set()

@@ -155,8 +155,8 @@ class Batcher:
                 if waiting >= size or not self._preparing or now >= linger_until:
                     break
                 self._changed.wait(linger_until - now)
-            # Fewer windows than the idle lanes could take are shared out among them, so that every core decodes.
-            size = min(size, -(-waiting // max(1, min(lanes, self._lanes) - self._busy)))
+            if waiting < size:  # no more are coming soon: shared out among the idle lanes, so that every core decodes
+                size = -(-waiting // max(1, min(lanes, self._lanes) - self._busy))
             self._busy += 1
             # One model per batch: a newly registered version's jobs wait for a batch of their own.
             turns = sorted((s for s in ready if s.recogniser is recogniser), key=_order)
