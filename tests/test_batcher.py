@@ -89,18 +89,20 @@ def whisper_base(real_whisper: Path) -> FasterWhisperRecogniser:
 
 @pytest.mark.slow
 def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
-    """whisper-base, two CPU lanes of two windows: each batch holds a transcription's window and a
-    translation's (a prompt per row); every job's segments (text, times, words) equal its own alone."""
-    jobs: list[Job] = [([clips["a"]], "sv", "transcribe"), ([clips["c"]], "sv", "translate"),
-                       ([clips["b"]], "sv", "transcribe"), ([clips["a"]], "sv", "translate")]  # fmt: skip
+    """whisper-base, two CPU lanes of two windows: three jobs (a transcription and a translation of the
+    same audio, another transcription; a prompt per row) in a batch of two and one of one; every
+    job's segments (text, times, words) equal those it gets alone."""
+    jobs: list[Job] = [([clips["a"]], "sv", "transcribe"), ([clips["a"]], "sv", "translate"),
+                       ([clips["b"]], "sv", "transcribe")]  # fmt: skip
     alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
     batches: list[list[tuple[int, int]]] = []
     together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
-    assert sorted(sorted(stream for stream, _ in rows) for rows in batches) == [[0, 1], [2, 3]], batches
+    # The first batch waits for a full lane's two windows; the other lane takes what waits then.
+    assert [len(rows) for rows in batches] == [2, 1], batches
     assert together == alone
     texts = [" ".join(s.text for s in job[0]) for job in alone]
     assert all(texts), texts
-    assert texts[3] != texts[0], "the same audio, translated: other text"
+    assert texts[1] != texts[0], "the same audio, translated: other text"
 
 
 @pytest.fixture(scope="module")

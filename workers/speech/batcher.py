@@ -14,8 +14,9 @@ prompt per row), so any jobs share a batch; a window's text does not depend on i
 (the token budget is the window's own), so a job's answer is the one it gets alone.
 
 A batch that is not full waits up to ``linger_s`` while other jobs of the process are still
-fetching or searching for speech (``expecting``): sixteen voice notes queued at once then go into
-full batches rather than the first note alone. A cancelled job's windows leave the next batch; a
+fetching or searching for speech (``expecting``) and no lane is decoding: sixteen voice notes
+queued at once then start in full batches rather than the first note alone, and no core waits
+beside a busy one. A cancelled job's windows leave the next batch; a
 batch whose decoding fails is decoded again job by job, so that the error stays with its job.
 """
 
@@ -152,7 +153,8 @@ class Batcher:
                 waiting = sum(len(s.waiting) for s in ready)
                 now = time.monotonic()
                 linger_until = linger_until or now + self.linger_s
-                if waiting >= size or not self._preparing or now >= linger_until:
+                # Waiting for more only pays while every lane is idle: a core left idle beside a busy one costs more.
+                if waiting >= size or not self._preparing or self._busy or now >= linger_until:
                     break
                 self._changed.wait(linger_until - now)
             if waiting < size:  # no more are coming soon: shared out among the idle lanes, so that every core decodes
