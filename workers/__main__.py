@@ -38,6 +38,7 @@ from models import MODELS, load_extra
 from models.cache import ModelCache
 from workers import context
 from workers.heartbeat import HeartbeatWorker, Liveness
+from workers.job_slots import JobSlots
 
 logger = logging.getLogger("workers")
 
@@ -144,24 +145,38 @@ def work(
             else:
                 models.get(name)  # a corrupt or missing file stops the start, naming the path
     context.install(context.WorkerContext(models=models))
+    jobs_at_once = 1
     if TRANSCRIBE in queues:
         # The default install has no torch: say so at start, not at the first job (--check says the same).
         problem = transcribe_problem(settings.speech.ASR_BACKEND, settings.speech.MT_MODEL)
         if problem:
             raise StartupError(problem)
-        _install_speech(settings, registry)
-    worker = HeartbeatWorker(
-        queues, connection=connection, serializer=JSONSerializer, liveness=liveness or Liveness(), pause_key=pause_key,
-    )
+        jobs_at_once = _install_speech(settings, registry)
+    options: dict[str, Any] = {
+        "connection": connection, "serializer": JSONSerializer, "liveness": liveness or Liveness(),
+        "pause_key": pause_key,
+    }  # fmt: skip
+    worker = HeartbeatWorker(queues, **options)
+    # Speech jobs beyond the first run in job slots of this process, sharing its model's batches.
+    slots = JobSlots(jobs_at_once - 1, [TRANSCRIBE], **options)
+    worker.on_stop.append(slots.stop)
     starting.stop()
+    slots.start(burst=burst)
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked
     # scheduler outlives a SIGKILLed worker.
-    worker.work(burst=burst, logging_level="WARNING")
+    try:
+        worker.work(burst=burst, logging_level="WARNING")
+    finally:
+        slots.stop()
+    slots.join()  # each slot ends its job first
     return 0
 
 
-def _install_speech(settings: Settings, registry: Any) -> None:
-    """Load the ASR model in this process, before the first job (CUDA cannot start in a forked child)."""
+def _install_speech(settings: Settings, registry: Any) -> int:
+    """Load the ASR model in this process, before the first job (CUDA cannot start in a forked child).
+
+    Returns how many speech jobs the process holds at once (ASR_JOBS_AT_ONCE).
+    """
     from common.video_links import LinkPolicy
     from workers.speech import runtime
     from workers.speech.backends import resolve_device
@@ -188,6 +203,9 @@ def _install_speech(settings: Settings, registry: Any) -> None:
                     source.backend, models.device, options.beam_size, options.batch_size, options.repetition_penalty)
     except Exception as exc:  # the worker still serves: each job reports the model error to its user
         logger.error("ASR model not loaded at start: %s", exc)
+    jobs_at_once = speech.jobs_at_once_for(device)
+    logger.info("speech jobs at once: %d, their windows in shared batches", jobs_at_once)
+    return jobs_at_once
 
 
 def supervise(

@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,12 @@ class HeartbeatWorker(SimpleWorker):
         self.pause_key = pause_key
         self._heartbeat: _Heartbeat | None = None
         self._last_beat = float("-inf")
+        self.on_stop: list[Callable[[], None]] = []  # told of a stop signal: the process's job slots
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        for stop in self.on_stop:  # the other job slots of this process take no new job either
+            stop()
+        super().request_stop(signum, frame)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         # RQ renews the worker's own key several times per job, three round trips each time outside

@@ -44,8 +44,11 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
     assert job is not None, "run as an RQ job"
     request = TranscriptionRequest.from_dict(payload)
     progress = Progress(job, request.reply)
+    speech = runtime.current()
+    assert speech.batcher is not None
     try:
-        return transcribe(request, runtime.current(), progress)
+        with speech.batcher.expecting():  # a batch may wait a moment for this job's windows
+            return transcribe(request, speech, progress)
     except Cancelled:
         logger.info("job %s cancelled by its user", job.id)
         outbox.post(
@@ -100,7 +103,7 @@ def transcribe(request: TranscriptionRequest, speech: runtime.SpeechRuntime, pro
         chunks = speech_chunks(samples, max_chunk_s=speech.max_chunk_s)
         timings["detect_s"] = time.perf_counter() - started
         progress.update("loading", 0.0)
-        _, recogniser = speech.models.current()
+        _, recogniser = speech.recogniser()
         if auto and heard is None:
             progress.check_cancel()
             started = time.perf_counter()

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from common.video_links import LinkPolicy
 from workers.installed import Installed
-from workers.speech.models import AsrModels
+from workers.speech.backends import Recogniser
+from workers.speech.batcher import BatchedRecogniser, Batcher
+from workers.speech.models import AsrModels, ModelSource
 
 if TYPE_CHECKING:
     from workers.speech.download_slots import YoutubePacing
@@ -23,7 +25,18 @@ class SpeechRuntime:
     cache_ttl_s: int = 7 * 24 * 3600
     max_chunk_s: float = 30.0  # Whisper's window; tests use less to get several chunks
     youtube_pacing: YoutubePacing | None = None  # None: YouTube downloads are not paced (tests)
+    batcher: Batcher | None = None  # None: one of the models' batch size (the worker's jobs share it)
     _translators: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.batcher is None:
+            self.batcher = Batcher(self.models.options.batch_size)
+
+    def recogniser(self) -> tuple[ModelSource, Recogniser]:
+        """The current model, its windows decoded in batches shared with this process's other jobs."""
+        source, recogniser = self.models.current()
+        assert self.batcher is not None
+        return source, BatchedRecogniser(recogniser, self.batcher)
 
     def translator(self) -> Any:
         """The Marian translator, loaded on first use and kept."""

@@ -36,7 +36,21 @@ class Segment:
         return cls(float(data["start"]), float(data["end"]), str(data["text"]), words)
 
 
+Window = tuple[np.ndarray, str, str]  # 16 kHz samples (at most 30 s), its job's language and task
+
+
 class Recogniser(Protocol):
+    lanes: int  # batches that can run side by side (CPU workers; 1 on a GPU)
+    lane_windows: int | None  # the most windows one lane decodes together (None: its share of a batch)
+
+    def recognise_windows(self, windows: Sequence[Window]) -> list[list[Segment]]:
+        """Windows of any jobs in one batch, each with its own language and task; times within each window.
+
+        A window's segments are the same whatever windows share its batch (workers/speech/batcher.py
+        relies on it).
+        """
+        ...
+
     def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
         """The segments of each 16 kHz piece (at most 30 s), decoded together; times within the piece.
 

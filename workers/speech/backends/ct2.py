@@ -32,7 +32,7 @@ from faster_whisper.transcribe import get_suppressed_tokens, merge_punctuations
 from faster_whisper.utils import download_model
 
 from workers.speech import loops
-from workers.speech.backends import Segment, Word
+from workers.speech.backends import Segment, Window, Word
 from workers.speech.backends.decoding import (
     Decoded,
     DecodeOptions,
@@ -44,6 +44,8 @@ from workers.speech.backends.decoding import (
 from workers.speech.backends.parts import Part, in_order, plan, side_by_side
 
 logger = logging.getLogger(__name__)
+
+CPU_LANE_WINDOWS = 2  # see FasterWhisperRecogniser.lane_windows
 
 # faster-whisper's defaults for word timestamps: quotes and brackets join the word they open or
 # close, punctuation the word before it.
@@ -103,12 +105,32 @@ class FasterWhisperRecogniser:
         tokenizer = self._tokenizer(language, task)
 
         def recognise(part: Part) -> list[list[Segment]]:
-            return self._recognise([piece(i) for i in part], tokenizer)
+            return self._recognise([piece(i) for i in part], [tokenizer] * len(part))
 
         if self._pool is None or len(lengths) < 2:
             return ((part, recognise(part)) for part in in_order(len(lengths), batch_size))
         part_size = -(-batch_size // self.workers)  # the batch shared out: at most batch_size pieces at once
         return side_by_side(plan(lengths, self.workers, part_size), recognise, self._pool)
+
+    @property
+    def lanes(self) -> int:
+        """Batches that can run side by side: one per CPU worker, one on a GPU."""
+        return self.workers
+
+    @property
+    def lane_windows(self) -> int | None:
+        """The most windows a CPU worker decodes together (None: the batch's share).
+
+        Measured on two shared cores, whisper-base int8, eight windows of 15-18 s over two workers:
+        batches of 2 took 0.70 to 0.89 of the time batches of 4 did (three rounds); a single thread
+        gains nothing from a larger batch, and the beams' copies of the encoder output outgrow the caches.
+        """
+        return CPU_LANE_WINDOWS if self.device == "cpu" else None
+
+    def recognise_windows(self, windows: Sequence[Window]) -> list[list[Segment]]:
+        """Windows of any jobs in one batch: each row has its own prompt (language and task)."""
+        tokenizers = [self._tokenizer(language, task) for _, language, task in windows]
+        return self._recognise([samples for samples, _, _ in windows], tokenizers)
 
     def detect_language(self, windows: Sequence[np.ndarray]) -> list[dict[str, float]]:
         if not self.multilingual:
@@ -117,22 +139,33 @@ class FasterWhisperRecogniser:
         # Tokens look like "<|sv|>".
         return [{token[2:-2]: probability for token, probability in window} for window in found]
 
-    def _recognise(self, pieces: list[np.ndarray], tokenizer: Tokenizer) -> list[list[Segment]]:
-        """Encode, beam search, the fallback of looping pieces, then one alignment for all."""
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    def _recognise(self, pieces: list[np.ndarray], tokenizers: list[Tokenizer]) -> list[list[Segment]]:
+        """Encode, beam search, the fallback of looping pieces, then the alignment.
+
+        Each piece has its own prompt (its language and task) and its own token budget, so that
+        its text does not depend on the pieces it shares the batch with.
+        """
+        prompts = [[*tokenizer.sot_sequence, tokenizer.no_timestamps] for tokenizer in tokenizers]
         features = self._features(pieces)
         encoded = self.model.encode(features)
-        seconds = max(len(piece) for piece in pieces) / self.sample_rate
-        firsts = self._generate(self.model.model, encoded, [prompt] * len(pieces), tokenizer, seconds,
-                                beam_size=self.options.beam_size,
-                                repetition_penalty=self.options.repetition_penalty)  # fmt: skip
+        seconds = [len(piece) / self.sample_rate for piece in pieces]
+        search = {"beam_size": self.options.beam_size, "repetition_penalty": self.options.repetition_penalty}
+        firsts = self._generate(self.model.model, encoded, prompts, tokenizers[0], max(seconds), **search)
+        for index, first in enumerate(firsts):
+            # A piece that ran into its own budget inside a longer batch's: decoded alone, as a
+            # batch of its own length would (a rare, looping piece).
+            if seconds[index] < max(seconds) and len(first.tokens) >= token_budget(seconds[index], self.options) - 4:
+                alone = _one_encoding(encoded, index) if self.device == "cpu" else self.model.encode(
+                    np.ascontiguousarray(features[index : index + 1]))  # fmt: skip
+                firsts[index] = self._generate(self.model.model, alone, [prompts[index]], tokenizers[index],
+                                               seconds[index], **search)[0]  # fmt: skip
         part = _Part(pieces, features, encoded, firsts)
         chosen = [
-            settle(first, _Resampler(self, part, index, first, prompt, tokenizer), self.options)
+            settle(first, _Resampler(self, part, index, first, prompts[index], tokenizers[index]), self.options)
             for index, first in enumerate(part.firsts)
         ]
         frames = [min(self.frames, len(piece) // self.hop) for piece in pieces]
-        words = self._align(tokenizer, part.encoded, [decoded.tokens for decoded in chosen], frames)
+        words = self._align(tokenizers, part, [decoded.tokens for decoded in chosen], frames)
         return [self._segments(d, w, len(p)) for d, w, p in zip(chosen, words, pieces, strict=True)]
 
     def _segments(self, decoded: Decoded, words: list[Word], samples: int) -> list[Segment]:
@@ -184,22 +217,31 @@ class FasterWhisperRecogniser:
         return decoded
 
     def _align(
-        self, tokenizer: Tokenizer, encoded: Any, tokens: list[list[int]], frames: list[int]
+        self, tokenizers: list[Tokenizer], part: _Part, tokens: list[list[int]], frames: list[int]
     ) -> list[list[Word]]:
-        """Each piece's words with their times: one alignment of the whole batch on a GPU, of each
-        piece on a CPU (measured with whisper-base int8 on one thread: a batch of four takes a
-        quarter longer than its pieces one by one, each text padded to the longest)."""
+        """Each piece's words with their times: one alignment per (language, task) of the batch on a
+        GPU, of each piece on a CPU (measured with whisper-base int8 on one thread: a batch of four
+        takes a quarter longer than its pieces one by one, each text padded to the longest)."""
         if not any(tokens):
             return [[] for _ in tokens]
+        alignments: list[list[dict[str, Any]]] = [[] for _ in tokens]
         if self.device == "cpu":
-            alignments = [
-                self.model.find_alignment(tokenizer, [text], _one_encoding(encoded, index), [frames[index]])[0]
-                if text
-                else []
-                for index, text in enumerate(tokens)
-            ]
+            for index, text in enumerate(tokens):
+                if text:
+                    one = _one_encoding(part.encoded, index)
+                    alignments[index] = self.model.find_alignment(tokenizers[index], [text], one, [frames[index]])[0]
         else:
-            alignments = self.model.find_alignment(tokenizer, tokens, encoded, frames)
+            groups: dict[int, list[int]] = {}
+            for index, tokenizer in enumerate(tokenizers):
+                groups.setdefault(id(tokenizer), []).append(index)
+            for rows in groups.values():
+                # The batch's encoding when it is all one prompt (the common case), else this group's again.
+                encoded = part.encoded if len(rows) == len(tokens) else self.model.encode(
+                    np.ascontiguousarray(part.features[rows]))  # fmt: skip
+                found = self.model.find_alignment(tokenizers[rows[0]], [tokens[i] for i in rows], encoded,
+                                                  [frames[i] for i in rows])  # fmt: skip
+                for index, alignment in zip(rows, found, strict=True):
+                    alignments[index] = alignment
         words = []
         for alignment in alignments:
             merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.speech.backends import Segment
+from workers.speech.backends import Segment, Window
 from workers.speech.backends.decoding import (
     Decoded,
     DecodeOptions,
@@ -79,6 +79,21 @@ class TransformersRecogniser:
     ) -> Generator[tuple[Part, list[list[Segment]]], None, None]:
         for part in in_order(len(lengths), batch_size):
             yield part, self.recognise_batch([piece(i) for i in part], language=language, task=task)
+
+    lanes = 1  # torch spreads one batch over the cores itself
+    lane_windows = None  # the whole batch
+
+    def recognise_windows(self, windows: Sequence[Window]) -> list[list[Segment]]:
+        """Windows of several jobs: one batch per (language, task) among them (transformers' generate
+        takes one prompt for a whole batch)."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, (_, language, task) in enumerate(windows):
+            groups.setdefault((language, task), []).append(index)
+        found: dict[int, list[Segment]] = {}
+        for (language, task), rows in groups.items():
+            segments = self.recognise_batch([windows[i][0] for i in rows], language=language, task=task)
+            found.update(zip(rows, segments, strict=True))
+        return [found[index] for index in range(len(windows))]
 
     def recognise_batch(self, pieces: Sequence[np.ndarray], *, language: str, task: str) -> list[list[Segment]]:
         if not pieces:

@@ -1,0 +1,186 @@
+"""Windows of several speech jobs decoded in one batch (workers/speech/batcher.py), on real models.
+
+The identity check runs OpenAI's whisper-base (CTranslate2 int8, from PyPI) on espeak-ng Swedish:
+each job's segments, decoded beside other jobs' windows in one batch, are the segments it gets
+alone. The scheduling checks (round-robin, /cancel, a failing window) run the real tiny.en.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from workers.speech.backends import Segment
+from workers.speech.backends.ct2 import FasterWhisperRecogniser
+from workers.speech.backends.decoding import DecodeOptions
+from workers.speech.batcher import Batcher
+
+pytest_plugins = ["tests.speech_fixtures"]
+
+SENTENCES = {
+    "a": "Hej och välkommen till dagens föreläsning om maskininlärning.",
+    "b": "Vi ska prata om hur datorer kan förstå tal och översätta det till text.",
+    "c": "Modellen lyssnar på ljudet och skriver ner vad som sägs.",
+}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    root = tmp_path_factory.mktemp("batcher-clips")
+    clips = {}
+    for name, text in SENTENCES.items():
+        subprocess.run(["espeak-ng", "-v", "sv", "-s", "150", "-w", str(root / f"{name}.wav"), text], check=True)
+        clips[name] = decode_audio(str(root / f"{name}.wav"))
+    return clips
+
+
+Job = tuple[list[np.ndarray], str, str]  # windows, language, task
+
+
+def run_job(batcher: Batcher, recogniser: FasterWhisperRecogniser, job: Job) -> list[list[Segment]]:
+    windows, language, task = job
+    found: dict[int, list[Segment]] = {}
+    parts = batcher.recognise_parts(
+        recogniser, [len(w) for w in windows], windows.__getitem__, language=language, task=task
+    )
+    for part, segments in parts:
+        found.update(zip(part, segments, strict=True))
+    return [found[index] for index in range(len(windows))]
+
+
+def run_together(
+    batcher: Batcher, recogniser: FasterWhisperRecogniser, jobs: list[Job], *, errors: bool = False
+) -> list[Any]:
+    """Each job in its own thread, as a worker's job slots run them; all of them announced before any
+    hands in. ``errors``: a job's exception in its place, not raised."""
+    results: list[list[list[Segment]] | BaseException] = [[] for _ in jobs]
+    announced = threading.Barrier(len(jobs))
+
+    def one(index: int) -> None:
+        try:
+            with batcher.expecting():
+                announced.wait()
+                results[index] = run_job(batcher, recogniser, jobs[index])
+        except BaseException as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    for result in results:
+        if isinstance(result, BaseException) and not errors:
+            raise result
+    return results
+
+
+@pytest.fixture(scope="module")
+def whisper_base(real_whisper: Path) -> FasterWhisperRecogniser:
+    return FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=2, options=DecodeOptions(batch_size=8))
+
+
+@pytest.mark.slow
+def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
+    """whisper-base, two CPU lanes of two windows: three jobs (a transcription and a translation of the
+    same audio, another transcription; a prompt per row) in a batch of two and one of one; every
+    job's segments (text, times, words) equal those it gets alone."""
+    jobs: list[Job] = [([clips["a"]], "sv", "transcribe"), ([clips["a"]], "sv", "translate"),
+                       ([clips["b"]], "sv", "transcribe")]  # fmt: skip
+    alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
+    batches: list[list[tuple[int, int]]] = []
+    together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
+    # The first batch waits for a full lane's two windows; the other lane takes what waits then.
+    assert [len(rows) for rows in batches] == [2, 1], batches
+    assert together == alone
+    texts = [" ".join(s.text for s in job[0]) for job in alone]
+    assert all(texts), texts
+    assert texts[1] != texts[0], "the same audio, translated: other text"
+
+
+@pytest.fixture(scope="module")
+def tiny_en(english_model: Path) -> FasterWhisperRecogniser:
+    # One CPU worker: one lane, so that the order of batches is the order of decoding.
+    return FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=1, options=DecodeOptions(batch_size=2))
+
+
+def windows_of(clip: np.ndarray, count: int) -> list[np.ndarray]:
+    return [clip[: len(clip) * (index + 1) // count] for index in range(count)][::-1] if count > 1 else [clip]
+
+
+def start_long_job(
+    batcher: Batcher, recogniser: FasterWhisperRecogniser, windows: list[np.ndarray], after_first: Callable[[], None]
+) -> threading.Thread:
+    def long() -> None:
+        parts = batcher.recognise_parts(recogniser, [len(w) for w in windows], windows.__getitem__,
+                                        language="en", task="transcribe")  # fmt: skip
+        for number, _ in enumerate(parts):
+            if number == 0:
+                after_first()
+
+    thread = threading.Thread(target=long)
+    thread.start()
+    return thread
+
+
+def test_a_short_job_goes_into_the_next_batch_beside_a_long_one(tiny_en, english_speech):
+    """Round-robin: a one-window job that arrives while a ten-window job is decoded is in the next
+    batch or the one after (first come, first served would put it after all ten)."""
+    clip = decode_audio(str(english_speech[0]))
+    batches: list[list[tuple[int, int]]] = []
+    batcher = Batcher(2, linger_s=0, observer=batches.append)
+    seen_at: list[int] = []
+    short: list[list[list[Segment]]] = []
+
+    def add_short() -> None:
+        seen_at.append(len(batches))
+        short.append(run_job(batcher, tiny_en, ([clip[: 16_000 * 4]], "en", "transcribe")))
+
+    long = start_long_job(batcher, tiny_en, windows_of(clip, 10), add_short)
+    long.join(timeout=300)
+    where = next(number for number, rows in enumerate(batches) if any(stream == 1 for stream, _ in rows))
+    assert where <= seen_at[0] + 1, (where, seen_at, batches)
+    assert sum(len(rows) for rows in batches) == 11, "every window decoded once"
+    assert [index for rows in batches for stream, index in rows if stream == 0] == list(range(10)), "in order"
+
+
+def test_a_cancelled_job_leaves_the_next_batches(tiny_en, english_speech):
+    """Closing a job's iterator after its first part: none of its waiting windows is decoded."""
+    clip = decode_audio(str(english_speech[0]))
+    batches: list[list[tuple[int, int]]] = []
+    batcher = Batcher(2, linger_s=0, observer=batches.append)
+    windows = windows_of(clip, 10)
+    parts = batcher.recognise_parts(tiny_en, [len(w) for w in windows], windows.__getitem__,
+                                    language="en", task="transcribe")  # fmt: skip
+    next(parts)
+    parts.close()
+    # The next batch may have been taken while the first part was handed over: at most two.
+    assert sum(len(rows) for rows in batches) <= 4, batches
+    other = run_job(batcher, tiny_en, ([clip[: 16_000 * 4]], "en", "transcribe"))
+    assert other[0], "the batcher serves the next job"
+    assert all(stream == 1 for stream, _ in batches[-1])
+
+
+def test_a_window_that_fails_fails_its_own_job_only(tiny_en, english_speech):
+    """An empty window makes the batch's decoding fail: it is decoded again job by job, and only the job
+    with the bad window gets the error."""
+    clip = decode_audio(str(english_speech[0]))
+    batches: list[list[tuple[int, int]]] = []
+    batcher = Batcher(2, linger_s=30, observer=batches.append)
+    good, bad = run_together(
+        batcher,
+        tiny_en,
+        [([clip[: 16_000 * 4]], "en", "transcribe"), ([np.zeros(0, dtype=np.float32)], "en", "transcribe")],
+        errors=True,
+    )
+    assert sorted(stream for stream, _ in batches[0]) == [0, 1], "both in one batch first"
+    assert isinstance(bad, Exception), bad
+    assert good == run_job(Batcher(2), tiny_en, ([clip[: 16_000 * 4]], "en", "transcribe"))
+    assert good[0], "the good job has its text"
