@@ -43,6 +43,7 @@ import jiwer
 import numpy as np
 from faster_whisper import decode_audio
 
+from bench.machine import cpu_name
 from bench.speech_backends import compare_backends
 from bench.speech_job import JobRun, run_jobs
 from bench.speech_peers import PeerRun, run_peers
@@ -161,7 +162,7 @@ def main() -> None:
                 tokens=args.tokens, threads=args.threads,
             )  # fmt: skip
 
-    print(f"machine: {_cpu()}, {args.threads} threads, {platform.platform()}")
+    print(f"machine: {cpu_name()}, {args.threads} threads, {platform.platform()}")
     print(
         f"model: {model.name} (CTranslate2 int8 on the CPU), beam {options.beam_size}, batch {options.batch_size}; "
         f"audio: {seconds:.1f} s of espeak-ng Swedish, {len(sentences)} sentences of the {args.corpus} "
@@ -187,14 +188,6 @@ def main() -> None:
             f"ctranslate2 (int8) {ct2_s:.2f} s: {transformers_s / ct2_s:.1f}x"
         )
 
-
-def _cpu() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{platform.machine()} ({line.split(':', 1)[1].strip()})"
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

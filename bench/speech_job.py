@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
 from rq import SimpleWorker
 from rq.command import send_shutdown_command
 from rq.serializers import JSONSerializer
 
 from bench.harness import start_redis
+from bench.machine import connect
 from common import artifacts
 from common.jobs import ReplyTo, TranscriptionRequest
 from common.outbox import OutboxReader
@@ -42,13 +42,7 @@ def run_jobs(
     # A fresh server each call: an earlier call's outbox (its last message) must not end this one's wait.
     process, url = start_redis(Path(tempfile.mkdtemp(prefix="redis-", dir=media)))
     try:
-        connection = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                connection.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
+        connection = connect(url)
         runtime.install(speech)
         speech.models.current()  # loaded before the first job, as a worker process does
         base = f"http://127.0.0.1:{server.server_address[1]}"

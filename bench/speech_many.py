@@ -40,6 +40,7 @@ import redis
 from rq.serializers import JSONSerializer
 
 from bench.harness import start_redis
+from bench.machine import connect, cpu_name
 from common import artifacts
 from common.jobs import ReplyTo, TranscriptionRequest
 from common.outbox import OutboxReader
@@ -191,13 +192,7 @@ def main() -> None:
         lengths = [_seconds(note.with_suffix(".wav")) for note in notes]
         process, url = start_redis(root / "redis")
         try:
-            connection = redis.Redis.from_url(url)
-            for _ in range(100):
-                try:
-                    connection.ping()
-                    break
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
+            connection = connect(url)
             models = AsrModels(LocalModelRegistry(root / "models"), str(model), "ctranslate2", "cpu", args.threads,
                                options)  # fmt: skip
             runtime.install(runtime.SpeechRuntime(models=models, links=LinkPolicy(frozenset(), frozenset(), 60)))
@@ -221,7 +216,7 @@ def main() -> None:
     for name, rounds in measured.items():
         wall, answers, texts = min(rounds, key=lambda found: found[0])
         runs.append(Run(name, wall, answers, texts, [found[0] for found in rounds]))
-    print(f"machine: {_cpu()}, {args.threads} threads, {platform.platform()}")
+    print(f"machine: {cpu_name()}, {args.threads} threads, {platform.platform()}")
     print(
         f"model: {model.name} (CTranslate2 int8 on the CPU), beam {options.beam_size}, batch {options.batch_size}; "
         f"{len(notes)} voice notes (Ogg Opus) of espeak-ng Swedish, {min(lengths):.1f}-{max(lengths):.1f} s, "
@@ -240,14 +235,6 @@ def main() -> None:
         f"{np.percentile(ours.answers_s, 95):.2f} s against {np.percentile(one.answers_s, 95):.2f} s one job at a time"
     )
 
-
-def _cpu() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{platform.machine()} ({line.split(':', 1)[1].strip()})"
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
