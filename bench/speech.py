@@ -118,10 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = SpeechSettings()
-    options = DecodeOptions(
-        beam_size=settings.ASR_BEAM_SIZE, batch_size=settings.batch_size_for("cpu"),
-        repetition_penalty=settings.ASR_REPETITION_PENALTY,
-    )  # fmt: skip
+    options = DecodeOptions.from_settings(settings, "cpu")
     model = args.model or real_whisper_dir()
     sentences = (NARRATION if args.corpus == "narration" else NEWSREEL)[: args.sentences]
     reference = " ".join(sentences)

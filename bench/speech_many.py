@@ -180,10 +180,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = SpeechSettings()
-    options = DecodeOptions(
-        beam_size=settings.ASR_BEAM_SIZE, batch_size=settings.batch_size_for("cpu"),
-        repetition_penalty=settings.ASR_REPETITION_PENALTY,
-    )  # fmt: skip
+    options = DecodeOptions.from_settings(settings, "cpu")
     jobs_at_once = args.jobs_at_once or settings.jobs_at_once_for("cpu")
     model = args.model or real_whisper_dir()
     with tempfile.TemporaryDirectory(prefix="bench-many-") as temporary:

@@ -187,10 +187,7 @@ def _install_speech(settings: Settings, registry: Any) -> int:
 
     speech = settings.speech
     device = resolve_device(speech.ASR_DEVICE, torch_too=speech.ASR_BACKEND == "transformers" or bool(speech.MT_MODEL))
-    options = DecodeOptions(
-        beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device),
-        repetition_penalty=speech.ASR_REPETITION_PENALTY,
-    )  # fmt: skip
+    options = DecodeOptions.from_settings(speech, device)
     models = AsrModels(registry, speech.ASR_MODEL, speech.ASR_BACKEND, device, options=options)
     runtime.install(runtime.SpeechRuntime(
         models=models, links=LinkPolicy.from_settings(settings.video), cookies=settings.video.YTDLP_COOKIES,

@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from common.settings import SpeechSettings
 from workers.speech import loops
 from workers.speech.backends import Segment, Word
 
@@ -36,6 +37,12 @@ class DecodeOptions:
     seed: int = 0
     trim_loops: bool = True  # a loop that survives the fallback is said once
     max_new_tokens: int | None = None  # a cap below token_budget's; None: that budget (and the model's limit)
+
+    @classmethod
+    def from_settings(cls, speech: SpeechSettings, device: str) -> DecodeOptions:
+        """ASR_BEAM_SIZE, ASR_BATCH_SIZE (or the device's default) and ASR_REPETITION_PENALTY."""
+        return cls(beam_size=speech.ASR_BEAM_SIZE, batch_size=speech.batch_size_for(device),
+                   repetition_penalty=speech.ASR_REPETITION_PENALTY)  # fmt: skip
 
 
 def token_budget(seconds: float, options: DecodeOptions) -> int:
