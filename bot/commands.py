@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from rq.command import send_stop_job_command
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 from bot.access import Access, NotAllowed
 from bot.job_lookup import find_job
@@ -194,7 +194,7 @@ class Commands:
             if press.action == "cancel":
                 if first.reply.user != reply.user:
                     return Answer(f"Only the one who sent job {job.id} can stop it.")
-                return Answer(self._job_control(JobControl(action="cancel", job_id=job.id), reply))
+                return Answer(self._cancel(job))
             self._check(reply, speech=True)
             outcome = job.return_value() if job.is_finished else None
             kept = outcome.get("audio") if isinstance(outcome, dict) else None
@@ -287,16 +287,20 @@ class Commands:
         job = find_job(self.queue, command.job_id, reply)  # the full id or its first 6+ characters
         if job is None:
             return f"I have no job {command.job_id} of yours (finished jobs are forgotten after a while)."
+        if command.action == "cancel":
+            return self._cancel(job)
         status = job.get_status()
-        if command.action == "status":
-            if status == JobStatus.QUEUED:
-                position = (job.get_position() or 0) + 1
-                wait = self._wait(job.origin, position)
-                return f"Job {job.id} is {ordinal(position)} in line" + (f" ({wait})." if wait else ".")
-            progress = job.meta.get("progress") if status == JobStatus.STARTED else None
-            if progress:  # long jobs (speech) report their step in job.meta
-                return f"Job {job.id} is running: {progress.get('stage', 'working')} {progress.get('percent', 0)}%."
-            return f"Job {job.id} is {status.value if status else 'unknown'}."
+        if status == JobStatus.QUEUED:
+            position = (job.get_position() or 0) + 1
+            wait = self._wait(job.origin, position)
+            return f"Job {job.id} is {ordinal(position)} in line" + (f" ({wait})." if wait else ".")
+        progress = job.meta.get("progress") if status == JobStatus.STARTED else None
+        if progress:  # long jobs (speech) report their step in job.meta
+            return f"Job {job.id} is running: {progress.get('stage', 'working')} {progress.get('percent', 0)}%."
+        return f"Job {job.id} is {status.value if status else 'unknown'}."
+
+    def _cancel(self, job: Job) -> str:
+        status = job.get_status()
         if status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}:
             job.cancel()
             metric_events.job_finished(job, "cancelled")
