@@ -46,7 +46,6 @@ def load_audio(
     max_seconds = runtime.links.max_seconds
     progress.update("fetching", 0.0)
     data = artifacts.load(connection, request.artifact) if request.artifact else None
-    downloaded = False
     if data is not None:
         path = directory / "upload"
         path.write_bytes(data)
@@ -56,7 +55,6 @@ def load_audio(
         # YouTube links are canonical watch URLs for its own extractor; others may redirect anywhere.
         url = link.url if link.youtube else follow_redirects(link.url, runtime.links)
         path = fetch_link(connection, link, url, runtime, directory, progress)
-        downloaded = True
     elif request.artifact:
         raise VideoRejected("Your file expired before I got to it; please send it again.")
     else:
@@ -74,7 +72,7 @@ def load_audio(
     seconds = len(samples) / audio.SAMPLE_RATE
     if seconds > max_seconds:
         check_duration(max(audio.probe(path).duration or 0.0, seconds), max_seconds)
-    if downloaded and on_download is not None:  # a file it refused is not worth keeping
+    if data is None and on_download is not None:  # downloaded (a file it refused is not worth keeping)
         on_download(path)
     return samples
 
