@@ -29,6 +29,7 @@ SENTENCES = {
     "b": "Vi ska prata om hur datorer kan förstå tal och översätta det till text.",
     "c": "Modellen lyssnar på ljudet och skriver ner vad som sägs.",
 }
+ENGLISH = "The weather today is sunny and warm, and the children are playing in the park."
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     for name, text in SENTENCES.items():
         subprocess.run(["espeak-ng", "-v", "sv", "-s", "150", "-w", str(root / f"{name}.wav"), text], check=True)
         clips[name] = decode_audio(str(root / f"{name}.wav"))
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(root / "english.wav"), ENGLISH], check=True)
+    clips["english"] = decode_audio(str(root / "english.wav"))
     return clips
 
 
@@ -103,6 +106,21 @@ def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answe
     texts = [" ".join(s.text for s in job[0]) for job in alone]
     assert all(texts), texts
     assert texts[1] != texts[0], "the same audio, translated: other text"
+
+
+@pytest.mark.slow
+def test_jobs_of_different_languages_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
+    """A Swedish and an English job in one batch of two rows, each with its own language's prompt:
+    each job's segments are those it gets alone, and each is in its own language."""
+    jobs: list[Job] = [([clips["c"]], "sv", "transcribe"), ([clips["english"]], "en", "transcribe")]
+    alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
+    batches: list[list[tuple[int, int]]] = []
+    together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
+    assert [sorted(rows) for rows in batches] == [[(0, 0), (1, 0)]], "both jobs' windows in one batch"
+    assert together == alone
+    swedish, english = (" ".join(s.text for s in job[0]).lower() for job in alone)
+    assert "ljudet" in swedish or "modellen" in swedish, swedish
+    assert "weather" in english and "park" in english, english
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 import jiwer
 import pytest
@@ -64,6 +65,32 @@ def test_marian_translates_each_segment_and_keeps_the_times(connection, media_se
     assert [(s.start, s.end) for s in translation] == [(s.start, s.end) for s in transcript]
     assert all(s.words for s in transcript) and not any(s.words for s in translation)
     assert [s.text for s in translation] != [s.text for s in transcript], "Marian wrote new text"
+
+
+def test_job_slots_translating_at_once_share_one_marian_and_get_their_own_text(tiny_models, tmp_path):
+    """A worker's job slots are threads of one process: the first use loads Marian once for all of
+    them, and translations running side by side give each thread the text it gets alone."""
+    speech = install_runtime(tiny_models["ctranslate2"], "ctranslate2", tmp_path / "models",
+                             mt_model=str(tiny_models["marian"]))  # fmt: skip
+    batches = [[f"Hej och välkommen {n}.", "Vi ska prata om tal."][: 1 + n % 2] for n in range(6)]
+    start = threading.Barrier(len(batches))
+    translators: list[object] = [None] * len(batches)
+    together: list[list[str]] = [[] for _ in batches]
+
+    def translate(index: int) -> None:
+        start.wait()
+        translators[index] = translator = speech.translator()
+        for _ in range(3):
+            together[index] = translator.translate(batches[index])
+
+    threads = [threading.Thread(target=translate, args=(index,)) for index in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(translator is translators[0] for translator in translators), "one Marian, loaded once"
+    alone = [speech.translator().translate(texts) for texts in batches]
+    assert together == alone and all(alone)
 
 
 @pytest.mark.slow

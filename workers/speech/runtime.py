@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ class SpeechRuntime:
     youtube_pacing: YoutubePacing | None = None  # None: YouTube downloads are not paced (tests)
     batcher: Batcher | None = None  # None: one of the models' batch size (the worker's jobs share it)
     _translators: dict[str, Any] = field(default_factory=dict)
+    _loading: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.batcher is None:
@@ -39,13 +41,14 @@ class SpeechRuntime:
         return source, BatchedRecogniser(recogniser, self.batcher)
 
     def translator(self) -> Any:
-        """The Marian translator, loaded on first use and kept."""
+        """The Marian translator, loaded on first use and kept; one load for all of the process's job slots."""
         from workers.speech.translate import SegmentTranslator
 
         assert self.mt_model, "no MT_MODEL set"
-        if self.mt_model not in self._translators:
-            self._translators[self.mt_model] = SegmentTranslator(self.mt_model, self.models.device)
-        return self._translators[self.mt_model]
+        with self._loading:
+            if self.mt_model not in self._translators:
+                self._translators[self.mt_model] = SegmentTranslator(self.mt_model, self.models.device)
+            return self._translators[self.mt_model]
 
 
 _installed: Installed[SpeechRuntime] = Installed("speech runtime")
