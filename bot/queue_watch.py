@@ -3,8 +3,8 @@
 A job on a queue that no worker serves would wait in silence: the acknowledgement says so at once
 (from RQ's worker registry, and common.starting_workers for workers still loading their models),
 and a job still in line past its queue's patience gets one message through the outbox. RQ drops a
-worker from the registry when it stops, and its key expires within ``worker_ttl`` (45 s for ours)
-when it dies, so a count here is at most that stale.
+worker from the registry when it stops, and its key expires ``worker_ttl`` + 60 s (105 s for ours)
+after its last heartbeat when it dies, so a count here is at most that stale.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from rq.serializers import JSONSerializer
 
 from common import artifacts
 from common.jobs import ReplyTo, TranscriptionRequest, cancel_key
-from common.queues import TRANSCRIBE, JobQueue
+from bot.queue_watch import QueueWatch
+from common.queues import PREDICT, TRANSCRIBE, JobQueue
 from tests.conftest import REPO
 from tests.helpers import wait_for
 from tests.test_faults import FAST_LIVENESS, messages, stop
@@ -198,3 +199,37 @@ def test_job_slots_stop_taking_jobs_when_told(connection):
     slots.join()
     assert time.monotonic() - started < 5
     assert all(not thread.is_alive() for thread in slots.threads)
+
+
+# `python -m workers --child`, told to stop (SIGTERM) at the instant the first of its workers has
+# registered with RQ, before RQ installs its own stop handlers.
+STOPPED_AT_REGISTRATION = """
+import os, signal, sys
+from workers import heartbeat
+from workers.__main__ import main
+
+register = heartbeat.HeartbeatWorker.register_birth
+told = []
+
+def register_then_get_told_to_stop(self):
+    register(self)
+    if not told:
+        told.append(self.name)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+heartbeat.HeartbeatWorker.register_birth = register_then_get_told_to_stop
+sys.argv = ["workers", "--child", "--queues", "predict,transcribe"]
+sys.exit(main())
+"""
+
+
+def test_a_worker_told_to_stop_as_it_registers_stops_cleanly_and_leaves_no_worker_behind(
+    connection, process_env, english_model
+):  # fmt: skip
+    """RQ's default SIGTERM handling killed such a process still registered: the bots counted a worker that
+    was gone for 105 s and told nobody that no worker served their queue."""
+    env = {**process_env, "ASR_MODEL": str(english_model), "ASR_DEVICE": "cpu", "ASR_JOBS_AT_ONCE": "3"}
+    done = subprocess.run([sys.executable, "-c", STOPPED_AT_REGISTRATION], env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 0
+    watch = QueueWatch(connection, cache_s=0)
+    assert watch.live_workers(PREDICT) == 0 and watch.live_workers(TRANSCRIBE) == 0

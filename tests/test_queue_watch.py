@@ -157,6 +157,6 @@ def test_a_starting_worker_process_is_known_before_it_serves_and_gone_after_it_s
         assert watch.acknowledgement_note(PREDICT) == ""
     finally:
         stop_process(supervisor)
-    # At once after a clean stop; a supervisor killed after the grace period leaves records that
-    # lapse within the worker TTL (45 s).
+    # At once after a clean stop: the child deregisters itself, even when told to stop as it
+    # registered (tests/test_job_slots.py) or when its supervisor is killed after the grace period.
     assert wait_for(lambda: watch.unserved(PREDICT), timeout=90) == "no worker serves predictions right now"

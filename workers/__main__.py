@@ -160,6 +160,7 @@ def work(
     # Speech jobs beyond the first run in job slots of this process, sharing its model's batches.
     slots = JobSlots(jobs_at_once - 1, [TRANSCRIBE], **options)
     worker.on_stop.append(slots.stop)
+    worker.stop_on_signals_before_work()
     starting.stop()
     slots.start(burst=burst)
     # No RQ scheduler process: no job is scheduled for later (retries run at once), and a forked

@@ -86,6 +86,22 @@ class HeartbeatWorker(SimpleWorker):
             stop()
         super().request_stop(signum, frame)
 
+    def stop_on_signals_before_work(self) -> None:
+        """From now until RQ's own handlers: SIGTERM or SIGINT stops this worker at its loop's first round.
+
+        RQ registers a worker first and installs its stop handlers only after: a stop signal in
+        between killed the process still registered, and the bots counted a worker that was gone
+        for worker_ttl + 60 s. Call it in the main thread before any worker of the process registers.
+        """
+
+        def stop_soon(_signum: int, _frame: Any) -> None:
+            for stop in self.on_stop:
+                stop()
+            self._stop_requested = True  # RQ's loop looks at it before it takes a job
+
+        signal.signal(signal.SIGTERM, stop_soon)
+        signal.signal(signal.SIGINT, stop_soon)
+
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         # RQ renews the worker's own key several times per job, three round trips each time outside
         # a pipeline; with jobs of a millisecond that is a fifth of a job's cost. Once a second keeps
