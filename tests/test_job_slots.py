@@ -22,9 +22,9 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from bot.queue_watch import QueueWatch
 from common import artifacts
 from common.jobs import ReplyTo, TranscriptionRequest, cancel_key
-from bot.queue_watch import QueueWatch
 from common.queues import PREDICT, TRANSCRIBE, JobQueue
 from tests.conftest import REPO
 from tests.helpers import wait_for
