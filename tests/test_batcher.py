@@ -109,13 +109,16 @@ def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answe
 
 
 @pytest.mark.slow
-def test_jobs_of_different_languages_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
+def test_jobs_of_different_languages_share_a_batch_and_each_answer_is_its_solo_answer(real_whisper, clips):
     """A Swedish and an English job in one batch of two rows, each with its own language's prompt:
     each job's segments are those it gets alone, and each is in its own language."""
+    # One CPU lane: two lanes would take one window each (the last windows are shared out).
+    one_lane = FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=1,
+                                       options=DecodeOptions(batch_size=8))  # fmt: skip
     jobs: list[Job] = [([clips["c"]], "sv", "transcribe"), ([clips["english"]], "en", "transcribe")]
-    alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
+    alone = [run_job(Batcher(8), one_lane, job) for job in jobs]
     batches: list[list[tuple[int, int]]] = []
-    together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
+    together = run_together(Batcher(8, linger_s=30, observer=batches.append), one_lane, jobs)
     assert [sorted(rows) for rows in batches] == [[(0, 0), (1, 0)]], "both jobs' windows in one batch"
     assert together == alone
     swedish, english = (" ".join(s.text for s in job[0]).lower() for job in alone)
@@ -202,3 +205,17 @@ def test_a_window_that_fails_fails_its_own_job_only(tiny_en, english_speech):
     assert isinstance(bad, Exception), bad
     assert good == run_job(Batcher(2), tiny_en, ([clip[: 16_000 * 4]], "en", "transcribe"))
     assert good[0], "the good job has its text"
+
+
+def test_a_long_jobs_last_windows_are_shared_out_among_both_lanes(english_model, english_speech):
+    """Two CPU lanes of two windows, one job of six: batches of 2, 2, then 1 and 1, so that both cores
+    decode the last windows (a lane that took both while its neighbour finished left one core idle:
+    a 166 s narration took 1.3x as long as before cross-job batching)."""
+    two_lanes = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2,
+                                        options=DecodeOptions(batch_size=8))  # fmt: skip
+    clip = decode_audio(str(english_speech[0]))
+    batches: list[list[tuple[int, int]]] = []
+    windows = windows_of(clip, 6)
+    segments = run_job(Batcher(8, observer=batches.append), two_lanes, (windows, "en", "transcribe"))
+    assert sorted(len(rows) for rows in batches) == [1, 1, 2, 2], batches
+    assert all(segments), "every window has its text"

@@ -5,6 +5,7 @@ stream and reads its parts back as they are done, exactly as from ``Recogniser.r
 progress, the preview and /cancel stay with the job. Lanes (one per CPU worker of the model, one
 on a GPU) each take a batch of at most ``batch_size / lanes`` windows (on a CPU at most the
 recogniser's ``lane_windows``) and decode it; a lane whose batch is done takes the next at once.
+Fewer windows than fill every lane are shared out among all of them, so that they end together.
 
 Which windows make a batch: round-robin over the jobs, the least recently served first and the
 oldest first among those, one window per job per round until the batch is full. A voice note that
@@ -157,8 +158,9 @@ class Batcher:
                 if waiting >= size or not self._preparing or self._busy or now >= linger_until:
                     break
                 self._changed.wait(linger_until - now)
-            if waiting < size:  # no more are coming soon: shared out among the idle lanes, so that every core decodes
-                size = -(-waiting // max(1, min(lanes, self._lanes) - self._busy))
+            # The last windows are shared out among all the lanes, busy ones too, so that they end
+            # together: a lane that took them all while its neighbour finished left a core idle.
+            size = min(size, -(-waiting // lanes))
             self._busy += 1
             # One model per batch: a newly registered version's jobs wait for a batch of their own.
             turns = sorted((s for s in ready if s.recogniser is recogniser), key=_order)
