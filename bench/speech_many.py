@@ -7,7 +7,7 @@ Opus files like Telegram's voice notes) are queued at once, as uploads, through 
 redis-server to one listening speech worker (HeartbeatWorker job slots of this process, real
 whisper-base int8 on the CPU, the project's default decoding). Side by side, in the same run:
 
-- this project with ASR_JOBS_AT_ONCE (default: twice the batch size): the notes' windows share batches,
+- this project with ASR_JOBS_AT_ONCE (default: the worker's): the notes' windows share batches,
 - the same worker with ASR_JOBS_AT_ONCE=1: one job at a time, as before cross-job batching,
 - faster-whisper's ``BatchedInferencePipeline`` (same model, beam and batch) on each note in turn,
   as a bot that decodes one request at a time would; a note's answer time is when its turn ends.
@@ -55,6 +55,7 @@ from workers.heartbeat import Liveness
 from workers.job_slots import JobSlots
 from workers.speech import runtime
 from workers.speech.backends.decoding import DecodeOptions
+from workers.speech.batcher import windows_at_once
 from workers.speech.models import AsrModels
 
 TARGETS_S = (10, 24, 14, 28, 12, 20, 16, 26, 11, 22, 18, 27, 13, 25, 15, 19)  # each note's least length
@@ -175,14 +176,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a multilingual CTranslate2 Whisper (default: whisper-base)")
     parser.add_argument("--notes", type=int, default=16)
-    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE (default: twice the batch)")
+    parser.add_argument("--jobs-at-once", type=int, help="ASR_JOBS_AT_ONCE (default: the worker's)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = SpeechSettings()
     options = DecodeOptions.from_settings(settings, "cpu")
-    jobs_at_once = args.jobs_at_once or settings.jobs_at_once_for("cpu")
     model = args.model or real_whisper_dir()
     with tempfile.TemporaryDirectory(prefix="bench-many-") as temporary:
         root = Path(temporary)
@@ -194,7 +194,9 @@ def main() -> None:
             models = AsrModels(LocalModelRegistry(root / "models"), str(model), "ctranslate2", "cpu", args.threads,
                                options)  # fmt: skip
             runtime.install(runtime.SpeechRuntime(models=models, links=LinkPolicy(frozenset(), frozenset(), 60)))
-            models.current()  # loaded before timing, as a worker process does at start
+            _, recogniser = models.current()  # loaded before timing, as a worker process does at start
+            jobs_at_once = args.jobs_at_once or settings.jobs_at_once_for(
+                "cpu", windows_at_once(recogniser, options.batch_size))  # fmt: skip
             contenders = {
                 f"this project, ASR_JOBS_AT_ONCE={jobs_at_once} (windows of all jobs batched)":
                     lambda round_: our_worker(connection, notes, jobs_at_once, f"many-{round_}"),

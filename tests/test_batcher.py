@@ -11,16 +11,18 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
+from common.settings import SpeechSettings
 from workers.speech.backends import Segment
 from workers.speech.backends.ct2 import FasterWhisperRecogniser
 from workers.speech.backends.decoding import DecodeOptions
-from workers.speech.batcher import Batcher
+from workers.speech.batcher import Batcher, windows_at_once
 
 pytest_plugins = ["tests.speech_fixtures"]
 
@@ -87,12 +89,13 @@ def run_together(
 
 @pytest.fixture(scope="module")
 def whisper_base(real_whisper: Path) -> FasterWhisperRecogniser:
-    return FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=2, options=DecodeOptions(batch_size=8))
+    # One CPU lane of two windows: with two lanes, fewer windows than fill both go one to a lane.
+    return FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=1, options=DecodeOptions(batch_size=8))
 
 
 @pytest.mark.slow
 def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
-    """whisper-base, two CPU lanes of two windows: three jobs (a transcription and a translation of the
+    """whisper-base, one CPU lane of two windows: three jobs (a transcription and a translation of the
     same audio, another transcription; a prompt per row) in a batch of two and one of one; every
     job's segments (text, times, words) equal those it gets alone."""
     jobs: list[Job] = [([clips["a"]], "sv", "transcribe"), ([clips["a"]], "sv", "translate"),
@@ -100,7 +103,7 @@ def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answe
     alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
     batches: list[list[tuple[int, int]]] = []
     together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
-    # The first batch waits for a full lane's two windows; the other lane takes what waits then.
+    # The first batch waits for the lane's two windows; the third job's window comes next.
     assert [len(rows) for rows in batches] == [2, 1], batches
     assert together == alone
     texts = [" ".join(s.text for s in job[0]) for job in alone]
@@ -109,16 +112,13 @@ def test_windows_of_several_jobs_share_a_batch_and_each_answer_is_its_solo_answe
 
 
 @pytest.mark.slow
-def test_jobs_of_different_languages_share_a_batch_and_each_answer_is_its_solo_answer(real_whisper, clips):
+def test_jobs_of_different_languages_share_a_batch_and_each_answer_is_its_solo_answer(whisper_base, clips):
     """A Swedish and an English job in one batch of two rows, each with its own language's prompt:
     each job's segments are those it gets alone, and each is in its own language."""
-    # One CPU lane: two lanes would take one window each (the last windows are shared out).
-    one_lane = FasterWhisperRecogniser(str(real_whisper), device="cpu", cpu_threads=1,
-                                       options=DecodeOptions(batch_size=8))  # fmt: skip
     jobs: list[Job] = [([clips["c"]], "sv", "transcribe"), ([clips["english"]], "en", "transcribe")]
-    alone = [run_job(Batcher(8), one_lane, job) for job in jobs]
+    alone = [run_job(Batcher(8), whisper_base, job) for job in jobs]
     batches: list[list[tuple[int, int]]] = []
-    together = run_together(Batcher(8, linger_s=30, observer=batches.append), one_lane, jobs)
+    together = run_together(Batcher(8, linger_s=30, observer=batches.append), whisper_base, jobs)
     assert [sorted(rows) for rows in batches] == [[(0, 0), (1, 0)]], "both jobs' windows in one batch"
     assert together == alone
     swedish, english = (" ".join(s.text for s in job[0]).lower() for job in alone)
@@ -219,3 +219,16 @@ def test_a_long_jobs_last_windows_are_shared_out_among_both_lanes(english_model,
     segments = run_job(Batcher(8, observer=batches.append), two_lanes, (windows, "en", "transcribe"))
     assert sorted(len(rows) for rows in batches) == [1, 1, 2, 2], batches
     assert all(segments), "every window has its text"
+
+
+def test_a_worker_holds_twice_the_windows_its_model_decodes_at_once(english_model):
+    """The ASR_JOBS_AT_ONCE default: 2 CPU lanes of 2 windows decode 4 at once, so 8 jobs; one lane, 4;
+    a GPU's whole batch (one lane, no lane limit) and a worker whose model did not load, twice the batch."""
+    two_lanes = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2,
+                                        options=DecodeOptions(batch_size=8))  # fmt: skip
+    assert windows_at_once(two_lanes, 8) == 4
+    assert SpeechSettings().jobs_at_once_for("cpu", windows_at_once(two_lanes, 8)) == 8
+    whole_batch = SimpleNamespace(lanes=1, lane_windows=None)  # a GPU recogniser's two figures
+    assert SpeechSettings().jobs_at_once_for("cuda", windows_at_once(whole_batch, 16)) == 32
+    assert SpeechSettings().jobs_at_once_for("cpu") == 16
+    assert SpeechSettings(ASR_JOBS_AT_ONCE=3).jobs_at_once_for("cpu", 4) == 3

@@ -182,6 +182,7 @@ def _install_speech(settings: Settings, registry: Any) -> int:
     from workers.speech import runtime
     from workers.speech.backends import resolve_device
     from workers.speech.backends.decoding import DecodeOptions
+    from workers.speech.batcher import windows_at_once
     from workers.speech.download_slots import YoutubePacing
     from workers.speech.js_runtime import log_at_start
     from workers.speech.models import AsrModels
@@ -195,13 +196,15 @@ def _install_speech(settings: Settings, registry: Any) -> int:
         mt_model=speech.MT_MODEL, youtube_pacing=YoutubePacing.from_settings(settings.video),
     ))
     log_at_start()  # the JavaScript runtime YouTube needs, or what to install
+    decoded_at_once = None
     try:
-        source, _ = models.current()
+        source, recogniser = models.current()
+        decoded_at_once = windows_at_once(recogniser, options.batch_size)
         logger.info("ASR model %s ready (%s on %s, beam %d, batch %d, repetition penalty %.2g)", source.tag,
                     source.backend, models.device, options.beam_size, options.batch_size, options.repetition_penalty)
     except Exception as exc:  # the worker still serves: each job reports the model error to its user
         logger.error("ASR model not loaded at start: %s", exc)
-    jobs_at_once = speech.jobs_at_once_for(device)
+    jobs_at_once = speech.jobs_at_once_for(device, decoded_at_once)
     logger.info("speech jobs at once: %d, their windows in shared batches", jobs_at_once)
     return jobs_at_once
 

@@ -150,7 +150,7 @@ class Batcher:
                     continue
                 recogniser = min(ready, key=_order).recogniser
                 lanes = max(1, recogniser.lanes)
-                size = min(-(-self.batch_size // lanes), recogniser.lane_windows or self.batch_size)
+                size = windows_at_once(recogniser, self.batch_size) // lanes
                 waiting = sum(len(s.waiting) for s in ready)
                 now = time.monotonic()
                 linger_until = linger_until or now + self.linger_s
@@ -193,6 +193,13 @@ class Batcher:
         for stream in streams:
             mine = [(index, segments) for (owner, index), segments in zip(rows, found, strict=True) if owner is stream]
             stream.results.put(([index for index, _ in mine], [segments for _, segments in mine]))
+
+
+def windows_at_once(recogniser: Recogniser, batch_size: int) -> int:
+    """How many windows the recogniser's lanes decode at once: each lane a batch of its share, at most
+    ``lane_windows`` (2 CPU workers of 2 windows: 4; a GPU: ``batch_size``)."""
+    lanes = max(1, recogniser.lanes)
+    return lanes * min(-(-batch_size // lanes), recogniser.lane_windows or batch_size)
 
 
 def _next(results: queue.SimpleQueue[Any]) -> Any:
