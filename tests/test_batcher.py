@@ -207,12 +207,15 @@ def test_a_window_that_fails_fails_its_own_job_only(tiny_en, english_speech):
     assert good[0], "the good job has its text"
 
 
-def test_a_long_jobs_last_windows_are_shared_out_among_both_lanes(english_model, english_speech):
+@pytest.fixture(scope="module")
+def two_lanes(english_model: Path) -> FasterWhisperRecogniser:
+    return FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2, options=DecodeOptions(batch_size=8))
+
+
+def test_a_long_jobs_last_windows_are_shared_out_among_both_lanes(two_lanes, english_speech):
     """Two CPU lanes of two windows, one job of six: batches of 2, 2, then 1 and 1, so that both cores
     decode the last windows (a lane that took both while its neighbour finished left one core idle:
     a 166 s narration took 1.3x as long as before cross-job batching)."""
-    two_lanes = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2,
-                                        options=DecodeOptions(batch_size=8))  # fmt: skip
     clip = decode_audio(str(english_speech[0]))
     batches: list[list[tuple[int, int]]] = []
     windows = windows_of(clip, 6)
@@ -221,11 +224,9 @@ def test_a_long_jobs_last_windows_are_shared_out_among_both_lanes(english_model,
     assert all(segments), "every window has its text"
 
 
-def test_a_worker_holds_twice_the_windows_its_model_decodes_at_once(english_model):
-    """The ASR_JOBS_AT_ONCE default: 2 CPU lanes of 2 windows decode 4 at once, so 8 jobs; one lane, 4;
-    a GPU's whole batch (one lane, no lane limit) and a worker whose model did not load, twice the batch."""
-    two_lanes = FasterWhisperRecogniser(str(english_model), device="cpu", cpu_threads=2,
-                                        options=DecodeOptions(batch_size=8))  # fmt: skip
+def test_a_worker_holds_twice_the_windows_its_model_decodes_at_once(two_lanes):
+    """The ASR_JOBS_AT_ONCE default: 2 CPU lanes of 2 windows decode 4 at once, so 8 jobs; a GPU's whole
+    batch (one lane, no lane limit) and a worker whose model did not load, twice the batch."""
     assert windows_at_once(two_lanes, 8) == 4
     assert SpeechSettings().jobs_at_once_for("cpu", windows_at_once(two_lanes, 8)) == 8
     whole_batch = SimpleNamespace(lanes=1, lane_windows=None)  # a GPU recogniser's two figures

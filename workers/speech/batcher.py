@@ -150,7 +150,7 @@ class Batcher:
                     continue
                 recogniser = min(ready, key=_order).recogniser
                 lanes = max(1, recogniser.lanes)
-                size = windows_at_once(recogniser, self.batch_size) // lanes
+                size = _lane_batch(recogniser, self.batch_size)
                 waiting = sum(len(s.waiting) for s in ready)
                 now = time.monotonic()
                 linger_until = linger_until or now + self.linger_s
@@ -196,10 +196,14 @@ class Batcher:
 
 
 def windows_at_once(recogniser: Recogniser, batch_size: int) -> int:
-    """How many windows the recogniser's lanes decode at once: each lane a batch of its share, at most
-    ``lane_windows`` (2 CPU workers of 2 windows: 4; a GPU: ``batch_size``)."""
-    lanes = max(1, recogniser.lanes)
-    return lanes * min(-(-batch_size // lanes), recogniser.lane_windows or batch_size)
+    """How many windows the recogniser's lanes decode at once (2 CPU workers of 2 windows: 4; a GPU:
+    ``batch_size``)."""
+    return max(1, recogniser.lanes) * _lane_batch(recogniser, batch_size)
+
+
+def _lane_batch(recogniser: Recogniser, batch_size: int) -> int:
+    """The most windows one lane takes: its share of the batch, at most the recogniser's ``lane_windows``."""
+    return min(-(-batch_size // max(1, recogniser.lanes)), recogniser.lane_windows or batch_size)
 
 
 def _next(results: queue.SimpleQueue[Any]) -> Any:
